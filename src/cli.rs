@@ -1,0 +1,196 @@
+//! The command line: `run`, `check`, `demo`. Every flag can also come from `FHIR_JWT_PROXY_<FLAG>`.
+//!
+//! Two layers (ripgrep's habit): clap parses raw values here; [`RunArgs::settings`] derives the validated
+//! [`RunSettings`] once, merging the config file's optional `proxy` object (flags and env win over the file).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::config::{Config, PrimarySmartMode, MAX_CLOCK_LEEWAY_SECS};
+use crate::discovery::FetchTimeouts;
+use crate::forward::UpstreamSettings;
+use crate::keys::RefreshPolicy;
+use crate::server::{ConnectionLimits, RunSettings};
+use crate::token::{ValidationSettings, DEFAULT_MAX_TOKEN_BYTES};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fhir-jwt-proxy",
+    version,
+    about = "A reverse proxy for FHIR servers that validates bearer JWTs from several identity providers",
+    long_about = "A reverse proxy for FHIR servers. It reads an Azure-style authenticationConfiguration file \
+(a primary authority/audience plus up to two smartIdentityProviders), discovers each provider, caches its JWKS, \
+validates every bearer token and forwards allowed requests, streamed, to the FHIR server.\n\n\
+Exit codes: 0 success, 1 an identity provider could not be reached (check), 2 invalid config or usage."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, global = true, env = "FHIR_JWT_PROXY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve: validate bearer tokens and forward allowed requests to the FHIR server.
+    Run(RunArgs),
+    /// Validate a config file and (unless --offline) fetch every discovery document and JWKS.
+    Check(CheckArgs),
+    /// Start a local token issuer, a small FHIR stand-in and the proxy, and print curl lines to try.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The authenticationConfiguration JSON file (ARM body, wrapped or bare).
+    #[arg(long, env = "FHIR_JWT_PROXY_CONFIG")]
+    pub config: PathBuf,
+    /// Base URL of the FHIR server; may carry a path prefix (https://fhir.internal/r4).
+    #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM")]
+    pub upstream: Url,
+    /// Address of the proxy listener.
+    #[arg(long, env = "FHIR_JWT_PROXY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Address of the admin listener (/healthz, /readyz).
+    #[arg(
+        long,
+        env = "FHIR_JWT_PROXY_ADMIN_LISTEN",
+        default_value = "127.0.0.1:9090"
+    )]
+    pub admin_listen: SocketAddr,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Seconds of clock skew tolerated on exp/nbf/iat, 0..=600 [default: 300, or proxy.clockLeewaySeconds].
+    #[arg(long, env = "FHIR_JWT_PROXY_CLOCK_LEEWAY", value_parser = clap::value_parser!(u64).range(0..=MAX_CLOCK_LEEWAY_SECS))]
+    pub clock_leeway: Option<u64>,
+    /// Forward the client's Authorization header to the upstream (removed by default).
+    #[arg(long, env = "FHIR_JWT_PROXY_FORWARD_TOKEN")]
+    pub forward_token: bool,
+    /// Minimum seconds between two forced JWKS refetches for unknown kids, per issuer.
+    #[arg(
+        long,
+        env = "FHIR_JWT_PROXY_JWKS_REFETCH_COOLDOWN",
+        default_value_t = 300
+    )]
+    pub jwks_refetch_cooldown: u64,
+    /// Seconds between scheduled JWKS refreshes (a shorter Cache-Control max-age wins, floor 300 s).
+    #[arg(
+        long,
+        env = "FHIR_JWT_PROXY_JWKS_REFRESH_INTERVAL",
+        default_value_t = 43_200
+    )]
+    pub jwks_refresh_interval: u64,
+    /// Seconds to wait for the upstream's response headers before answering 504.
+    #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_TIMEOUT", default_value_t = 30)]
+    pub upstream_timeout: u64,
+    /// How primary-authority tokens are treated after authentication [default: passthrough, or proxy.primarySmartMode].
+    #[arg(long, env = "FHIR_JWT_PROXY_PRIMARY_SMART_MODE", value_enum)]
+    pub primary_smart_mode: Option<PrimarySmartMode>,
+    /// Require typ at+jwt on every token (RFC 9068) [default: off, or proxy.requireAtJwtTyp].
+    #[arg(long, env = "FHIR_JWT_PROXY_REQUIRE_AT_JWT_TYP")]
+    pub require_at_jwt_typ: bool,
+    /// Public base URL of the FHIR service; an absolute fhirUser must start with it [or proxy.fhirBaseUrl].
+    #[arg(long, env = "FHIR_JWT_PROXY_FHIR_BASE_URL")]
+    pub fhir_base_url: Option<Url>,
+    /// Largest Authorization header accepted, in bytes.
+    #[arg(long, env = "FHIR_JWT_PROXY_MAX_TOKEN_BYTES", default_value_t = DEFAULT_MAX_TOKEN_BYTES)]
+    pub max_token_bytes: usize,
+    /// Seconds a client has to send the whole request head.
+    #[arg(long, env = "FHIR_JWT_PROXY_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Maximum concurrent client connections.
+    #[arg(long, env = "FHIR_JWT_PROXY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    #[arg(long, env = "FHIR_JWT_PROXY_DRAIN_TIMEOUT", default_value_t = 30)]
+    pub drain_timeout: u64,
+}
+
+/// Flags shared by `run` and `check`.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Permit http:// authorities and JWKS URLs (loopback tests and the demo only).
+    #[arg(long, env = "FHIR_JWT_PROXY_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The authenticationConfiguration JSON file.
+    #[arg(long, env = "FHIR_JWT_PROXY_CONFIG")]
+    pub config: PathBuf,
+    /// Validate the file only; fetch nothing.
+    #[arg(long, env = "FHIR_JWT_PROXY_OFFLINE")]
+    pub offline: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address of the proxy listener (falls back to an ephemeral port if taken).
+    #[arg(long, env = "FHIR_JWT_PROXY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Run every printed example against the proxy, report, and exit (0 if each got its announced answer).
+    #[arg(long, env = "FHIR_JWT_PROXY_SELF_TEST")]
+    pub self_test: bool,
+}
+
+impl RunArgs {
+    /// Derived, validated settings; the file's `proxy` object fills what no flag set.
+    pub fn settings(&self, config: &Config) -> RunSettings {
+        let file = &config.file_settings;
+        RunSettings {
+            listen: self.listen,
+            admin_listen: self.admin_listen,
+            upstream: UpstreamSettings {
+                base: self.upstream.clone(),
+                timeout: Duration::from_secs(self.upstream_timeout.max(1)),
+                forward_token: self.forward_token,
+            },
+            allow_insecure_http: self.common.allow_insecure_http,
+            validation: ValidationSettings {
+                leeway_secs: self
+                    .clock_leeway
+                    .or(file.clock_leeway_seconds)
+                    .unwrap_or(300),
+                require_at_jwt_typ: self.require_at_jwt_typ
+                    || file.require_at_jwt_typ.unwrap_or(false),
+                primary_smart_mode: self
+                    .primary_smart_mode
+                    .or(file.primary_smart_mode)
+                    .unwrap_or_default(),
+                max_token_bytes: self.max_token_bytes.max(1024),
+            },
+            refresh: RefreshPolicy {
+                interval: Duration::from_secs(self.jwks_refresh_interval.max(1)),
+                // An operator who asks for a shorter interval than the floor gets it.
+                floor: Duration::from_secs(self.jwks_refresh_interval.clamp(1, 300)),
+                refetch_cooldown: Duration::from_secs(self.jwks_refetch_cooldown),
+                ..RefreshPolicy::default()
+            },
+            fetch_timeouts: FetchTimeouts::default(),
+            fhir_base_url: self
+                .fhir_base_url
+                .clone()
+                .or_else(|| file.fhir_base_url.clone()),
+            limits: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(self.header_read_timeout.max(1)),
+                max_connections: self.max_connections.max(1),
+                drain_timeout: Duration::from_secs(self.drain_timeout),
+                ..ConnectionLimits::default()
+            },
+        }
+    }
+}

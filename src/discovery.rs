@@ -1,0 +1,257 @@
+//! OIDC discovery documents and JWKS, fetched through one shared HTTP client (rules B1, Q16).
+//!
+//! In: an [`Authority`] or a `jwks_uri`. Out: [`ProviderMetadata`] or the raw JWKS bytes with their
+//! `Cache-Control: max-age`. Errors: [`DiscoveryError`], each naming the URL (never a token: none passes here).
+//! Every fetch has connect and total timeouts and a body-size cap; `http://` is refused unless the operator allowed it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use url::Url;
+
+use crate::config::Authority;
+use crate::keys::Issuer;
+
+/// Largest discovery document or JWKS accepted (a JWKS of 100 RSA-4096 keys is ~80 kB).
+pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("{url}: request failed: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url}: answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: document larger than {MAX_DOCUMENT_BYTES} bytes")]
+    TooLarge { url: String },
+    #[error("{url}: not valid JSON: {source}")]
+    Json {
+        url: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{url}: {field} is missing or not a valid URL/string (rule B1)")]
+    BadMetadata { url: String, field: &'static str },
+    #[error("{url}: must use https; http is allowed only with --allow-insecure-http (rule Q16)")]
+    Insecure { url: String },
+    #[error("{url}: the JWKS holds no usable signing key (rule B8)")]
+    NoUsableKeys { url: String },
+}
+
+/// The parts of an OpenID Provider's metadata the proxy uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderMetadata {
+    /// B2: what `iss` must equal, byte for byte. Need not equal the authority (Q16).
+    pub issuer: Issuer,
+    pub jwks_uri: Url,
+}
+
+/// A fetched JWKS document, not yet parsed.
+#[derive(Debug, Clone)]
+pub struct JwksDocument {
+    pub bytes: Bytes,
+    /// `Cache-Control: max-age`, if the provider sent one.
+    pub max_age: Option<Duration>,
+}
+
+/// Timeouts of every metadata and JWKS fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchTimeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for FetchTimeouts {
+    fn default() -> Self {
+        FetchTimeouts {
+            connect: Duration::from_secs(5),
+            total: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The one HTTP client for discovery and JWKS (STYLE: never a new client per refresh).
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    allow_insecure_http: bool,
+}
+
+impl Fetcher {
+    pub fn new(allow_insecure_http: bool, timeouts: FetchTimeouts) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .user_agent(concat!("fhir-jwt-proxy/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()?;
+        Ok(Fetcher {
+            client,
+            allow_insecure_http,
+        })
+    }
+
+    /// B1: `<authority>/.well-known/openid-configuration`, which must carry `issuer` and `jwks_uri`.
+    pub async fn metadata(
+        &self,
+        authority: &Authority,
+    ) -> Result<ProviderMetadata, DiscoveryError> {
+        let url = authority.discovery_url();
+        let (bytes, _) = self.get(&url).await?;
+        parse_metadata(&url, &bytes, self.allow_insecure_http)
+    }
+
+    /// The JWKS at `jwks_uri`, unparsed.
+    pub async fn jwks(&self, jwks_uri: &Url) -> Result<JwksDocument, DiscoveryError> {
+        let (bytes, max_age) = self.get(jwks_uri.as_str()).await?;
+        Ok(JwksDocument { bytes, max_age })
+    }
+
+    async fn get(&self, url: &str) -> Result<(Bytes, Option<Duration>), DiscoveryError> {
+        if url.starts_with("http://") && !self.allow_insecure_http {
+            return Err(DiscoveryError::Insecure { url: url.into() });
+        }
+        let http = |source| DiscoveryError::Http {
+            url: url.to_string(),
+            source,
+        };
+        let mut response = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(http)?;
+        if !response.status().is_success() {
+            return Err(DiscoveryError::Status {
+                url: url.into(),
+                status: response.status().as_u16(),
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
+        {
+            return Err(DiscoveryError::TooLarge { url: url.into() });
+        }
+        let max_age = response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_max_age);
+        // Read chunk by chunk so a lying or absent Content-Length cannot make us buffer more than the cap.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http)? {
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(DiscoveryError::TooLarge { url: url.into() });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((Bytes::from(body), max_age))
+    }
+}
+
+/// Validate an OIDC metadata document (B1).
+pub fn parse_metadata(
+    url: &str,
+    bytes: &[u8],
+    allow_insecure_http: bool,
+) -> Result<ProviderMetadata, DiscoveryError> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|source| DiscoveryError::Json {
+            url: url.into(),
+            source,
+        })?;
+    let bad = |field| DiscoveryError::BadMetadata {
+        url: url.into(),
+        field,
+    };
+    let issuer = doc
+        .get("issuer")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("issuer"))?;
+    let jwks_uri = doc
+        .get("jwks_uri")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Url::parse(s).ok())
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.has_host())
+        .ok_or_else(|| bad("jwks_uri"))?;
+    if jwks_uri.scheme() == "http" && !allow_insecure_http {
+        return Err(DiscoveryError::Insecure {
+            url: jwks_uri.to_string(),
+        });
+    }
+    Ok(ProviderMetadata {
+        issuer: Issuer::new(issuer),
+        jwks_uri,
+    })
+}
+
+/// `max-age=N` from a Cache-Control value; `no-store`/`no-cache` count as zero.
+pub fn parse_max_age(value: &str) -> Option<Duration> {
+    value.split(',').map(str::trim).find_map(|directive| {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        lower
+            .strip_prefix("max-age=")
+            .and_then(|n| n.trim_matches('"').parse::<u64>().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b1_metadata_needs_issuer_and_jwks_uri() {
+        let ok = br#"{"issuer":"https://sts.example/t/","jwks_uri":"https://login.example/keys"}"#;
+        let m = parse_metadata("u", ok, false).expect("valid metadata");
+        assert_eq!(m.issuer.as_str(), "https://sts.example/t/");
+        assert!(matches!(
+            parse_metadata("u", br#"{"jwks_uri":"https://x/keys"}"#, false),
+            Err(DiscoveryError::BadMetadata {
+                field: "issuer",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_metadata("u", br#"{"issuer":"i","jwks_uri":"not a url"}"#, false),
+            Err(DiscoveryError::BadMetadata {
+                field: "jwks_uri",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_metadata("u", b"<html>", false),
+            Err(DiscoveryError::Json { .. })
+        ));
+    }
+
+    #[test]
+    fn q16_http_jwks_uri_needs_the_insecure_flag() {
+        let doc = br#"{"issuer":"i","jwks_uri":"http://127.0.0.1:1/keys"}"#;
+        assert!(matches!(
+            parse_metadata("u", doc, false),
+            Err(DiscoveryError::Insecure { .. })
+        ));
+        assert!(parse_metadata("u", doc, true).is_ok());
+    }
+
+    #[test]
+    fn b5_cache_control_max_age() {
+        assert_eq!(
+            parse_max_age("public, max-age=3600"),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(parse_max_age("public"), None);
+    }
+}

@@ -1,0 +1,286 @@
+//! The upstream hop: one pooled hyper client, the request rewritten onto the upstream base, bodies streamed
+//! both ways (rule H9 for the identity headers).
+//!
+//! In: the client's request (already authorized) and, for authenticated requests, the [`VerifiedToken`].
+//! Out: the upstream's response with hop-by-hop headers removed and its body streamed, or
+//! [`RequestError::UpstreamUnavailable`] (502) / [`RequestError::UpstreamTimeout`] (504).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Uri};
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use url::Url;
+
+use crate::body::{BoxError, ProxyBody};
+use crate::error::RequestError;
+use crate::token::VerifiedToken;
+
+/// The headers through which the proxy tells the upstream who is calling. A client's own copies are removed
+/// from every request before anything else happens, so the upstream can trust them.
+pub const IDENTITY_HEADERS: [HeaderName; 5] = [
+    HeaderName::from_static("x-fhir-user"),
+    HeaderName::from_static("x-auth-subject"),
+    HeaderName::from_static("x-auth-client-id"),
+    HeaderName::from_static("x-auth-scopes"),
+    HeaderName::from_static("x-auth-issuer"),
+];
+
+/// RFC 9110 §7.6.1 connection-specific headers, never forwarded in either direction.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamConfigError {
+    #[error("--upstream must be an http(s) URL with a host and no query: {0}")]
+    BadUrl(String),
+    #[error("cannot load the platform's root certificates: {0}")]
+    Roots(#[source] std::io::Error),
+}
+
+/// How the proxy reaches the FHIR server.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    pub base: Url,
+    /// No response headers within this time: 504.
+    pub timeout: Duration,
+    /// Forward the client's `Authorization` header (off by default: the upstream gets identity headers instead).
+    pub forward_token: bool,
+}
+
+/// The pooled client and the base every request is rewritten onto.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    client: Client<HttpsConnector<HttpConnector>, Incoming>,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// The base's path without a trailing `/` (empty for the root).
+    path_prefix: String,
+    settings: UpstreamSettings,
+}
+
+impl Upstream {
+    pub fn new(settings: UpstreamSettings) -> Result<Self, UpstreamConfigError> {
+        let base = &settings.base;
+        let bad = || UpstreamConfigError::BadUrl(base.to_string());
+        if !matches!(base.scheme(), "http" | "https") || base.query().is_some() || !base.has_host()
+        {
+            return Err(bad());
+        }
+        let base_uri: Uri = base.as_str().parse().map_err(|_| bad())?;
+        let scheme = base_uri.scheme().cloned().ok_or_else(bad)?;
+        let authority = base_uri.authority().cloned().ok_or_else(bad)?;
+        let path_prefix = base.path().trim_end_matches('/').to_string();
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(5)));
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(UpstreamConfigError::Roots)?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .build(https);
+        Ok(Upstream {
+            client,
+            scheme,
+            authority,
+            path_prefix,
+            settings,
+        })
+    }
+
+    /// Send the request upstream and stream the answer back.
+    pub async fn forward(
+        &self,
+        mut req: Request<Incoming>,
+        identity: Option<&VerifiedToken>,
+        client: SocketAddr,
+        client_tls: bool,
+    ) -> Result<Response<ProxyBody>, RequestError> {
+        *req.uri_mut() = self.upstream_uri(req.uri())?;
+        *req.version_mut() = http::Version::HTTP_11;
+        let headers = req.headers_mut();
+        let original_host = headers.remove(header::HOST);
+        remove_hop_by_hop(headers);
+        if !self.settings.forward_token {
+            headers.remove(header::AUTHORIZATION);
+        }
+        add_forwarded(headers, client, client_tls, original_host);
+        if let Some(token) = identity {
+            add_identity(headers, token);
+        }
+
+        let response =
+            match tokio::time::timeout(self.settings.timeout, self.client.request(req)).await {
+                Err(_) => return Err(RequestError::UpstreamTimeout),
+                Ok(Err(e)) => return Err(RequestError::UpstreamUnavailable(Box::new(e))),
+                Ok(Ok(response)) => response,
+            };
+        let (mut parts, body) = response.into_parts();
+        remove_hop_by_hop(&mut parts.headers);
+        let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
+        Ok(Response::from_parts(parts, body))
+    }
+
+    /// The client's path and query appended to the upstream base (which may carry a path prefix).
+    fn upstream_uri(&self, uri: &Uri) -> Result<Uri, RequestError> {
+        let path = uri.path();
+        let mut pq = String::with_capacity(self.path_prefix.len() + path.len() + 1);
+        pq.push_str(&self.path_prefix);
+        if !path.starts_with('/') {
+            pq.push('/');
+        }
+        pq.push_str(path);
+        if let Some(q) = uri.query() {
+            pq.push('?');
+            pq.push_str(q);
+        }
+        let pq = PathAndQuery::try_from(pq)
+            .map_err(|_| RequestError::InvalidRequest("request target cannot be forwarded"))?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
+            .map_err(|_| RequestError::InvalidRequest("request target cannot be forwarded"))
+    }
+}
+
+/// Remove every identity header a client sent (H9): only the proxy may set them.
+pub fn strip_identity_headers(headers: &mut HeaderMap) {
+    for name in &IDENTITY_HEADERS {
+        headers.remove(name);
+    }
+}
+
+/// Connection-specific headers, including those the `Connection` header names.
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+    // Framing is hyper's job on each hop; a client's Transfer-Encoding must not reach the upstream.
+    headers.remove(header::TRANSFER_ENCODING);
+}
+
+fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: SocketAddr,
+    tls: bool,
+    host: Option<HeaderValue>,
+) {
+    let ip = client.ip().to_string();
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
+        _ => ip,
+    };
+    headers.remove(&X_FORWARDED_FOR);
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(X_FORWARDED_FOR, v);
+    }
+    headers.insert(
+        X_FORWARDED_PROTO,
+        HeaderValue::from_static(if tls { "https" } else { "http" }),
+    );
+    match host {
+        Some(host) => headers.insert(X_FORWARDED_HOST, host),
+        None => headers.remove(X_FORWARDED_HOST),
+    };
+}
+
+/// The verified identity, for the upstream. Every value was checked header-safe when the token was verified.
+fn add_identity(headers: &mut HeaderMap, token: &VerifiedToken) {
+    let [fhir_user, subject, client_id, scopes, issuer] = &IDENTITY_HEADERS;
+    let values = [
+        (
+            fhir_user,
+            token.fhir_user.as_ref().map(|u| u.reference.as_str()),
+        ),
+        (subject, token.subject.as_deref()),
+        (client_id, token.client_id.as_deref()),
+        (scopes, token.scopes.as_deref()),
+        (issuer, Some(token.issuer.as_str())),
+    ];
+    for (name, value) in values {
+        if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(name.clone(), v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert("x-keep", HeaderValue::from_static("1"));
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn h9_client_identity_headers_are_stripped() {
+        let mut h = HeaderMap::new();
+        for name in &IDENTITY_HEADERS {
+            h.insert(name.clone(), HeaderValue::from_static("forged"));
+        }
+        h.insert("accept", HeaderValue::from_static("application/fhir+json"));
+        strip_identity_headers(&mut h);
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn x_forwarded_for_appends_the_client() {
+        let mut h = HeaderMap::new();
+        h.insert(X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.1"));
+        add_forwarded(&mut h, "127.0.0.1:5".parse().expect("addr"), false, None);
+        assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
+        assert_eq!(h[X_FORWARDED_PROTO], "http");
+    }
+}

@@ -1,0 +1,39 @@
+//! fhir-jwt-proxy: a reverse proxy for FHIR servers that trusts bearer JWTs from several identity providers.
+//!
+//! A request travels one way through named stages; each stage hands the next a typed value:
+//!
+//! ```text
+//! bearer header ──token──▶ VerifiedToken ──smart──▶ allowed ──forward──▶ upstream response
+//!                  ▲                           ▲
+//!           keys (per-issuer JWKS)       config (validated once)
+//! ```
+//!
+//! Modules, and which may use which:
+//! - [`config`] — the `authenticationConfiguration` file → validated [`config::Config`] (no I/O).
+//! - [`discovery`] — OIDC metadata and JWKS fetches through one HTTP client.
+//! - [`keys`] — per-issuer key sets, background refresh, single-flight unknown-`kid` refetch (uses `discovery`).
+//! - [`token`] — pure validation → [`token::VerifiedToken`] (uses `keys` types, no I/O).
+//! - [`smart`] — pure SMART authorization of a verified token for a request (no I/O).
+//! - [`forward`] — the upstream client: URI rewrite, hop-by-hop and identity headers, streaming.
+//! - [`proxy`] — the per-request service: public paths → token → smart → forward.
+//! - [`error`] — request errors and their one mapping to HTTP.
+//! - [`state`] — the snapshot (config + key stores) behind one `ArcSwap`.
+//! - [`server`] — listeners, limits, admin routes, shutdown.
+//! - [`check`], [`cli`], [`demo`] — the commands.
+//!
+//! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
+
+pub mod body;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod discovery;
+pub mod error;
+pub mod forward;
+pub mod keys;
+pub mod proxy;
+pub mod server;
+pub mod smart;
+pub mod state;
+pub mod token;

@@ -1,0 +1,104 @@
+//! Parse the command line, set up logging, run the command, map the outcome to an exit code (0/1/2).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fhir_jwt_proxy::cli::{Cli, Command, LogFormat};
+use fhir_jwt_proxy::config::{Config, LoadOptions};
+use fhir_jwt_proxy::{check, demo, server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Check(args) => {
+            let report =
+                check::check(&args.config, args.offline, args.common.allow_insecure_http).await;
+            print!("{}", report.text);
+            ExitCode::from(report.exit_code)
+        }
+        Command::Run(args) => {
+            let opts = LoadOptions {
+                allow_insecure_http: args.common.allow_insecure_http,
+            };
+            let config = match Config::load_file(&args.config, opts) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("invalid configuration: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let settings = args.settings(&config);
+            let running = match server::start(config, settings).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            shutdown_signal().await;
+            tracing::info!("shutting down: draining in-flight requests");
+            running.shutdown().await;
+            ExitCode::SUCCESS
+        }
+        Command::Demo(args) => {
+            match demo::run(args.listen, args.self_test, shutdown_signal()).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("demo failed: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}

@@ -1,0 +1,330 @@
+//! Listeners, connection limits and timeouts, the admin routes, key refreshers and graceful shutdown.
+//!
+//! In: a validated [`Config`] and [`RunSettings`]. Out: a [`Running`] proxy with its bound addresses (port 0
+//! works: tests and the demo bind ephemeral ports). Errors: [`StartError`] (bind, upstream URL, TLS roots).
+//!
+//! Admin listener: `GET /healthz` is 200 while the process runs; `GET /readyz` is 200 only once every
+//! configured authority has a usable key set, else 503 with a JSON body naming the authorities that have none.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::body::{full, ProxyBody};
+use crate::config::Config;
+use crate::discovery::{FetchTimeouts, Fetcher};
+use crate::forward::{Upstream, UpstreamConfigError, UpstreamSettings};
+use crate::keys::{IssuerKeys, KeyStores, RefreshPolicy};
+use crate::proxy::Proxy;
+use crate::state::{SharedState, Snapshot};
+use crate::token::ValidationSettings;
+
+/// Everything `run` needs besides the config file.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub upstream: UpstreamSettings,
+    pub allow_insecure_http: bool,
+    pub validation: ValidationSettings,
+    pub refresh: RefreshPolicy,
+    pub fetch_timeouts: FetchTimeouts,
+    pub fhir_base_url: Option<Url>,
+    pub limits: ConnectionLimits,
+}
+
+/// Connection hygiene, with defaults sized for a proxy in front of one FHIR server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Slowloris: the whole request head must arrive within this time.
+    pub header_read_timeout: Duration,
+    /// Connections beyond this are closed at accept.
+    pub max_connections: usize,
+    /// HTTP/1 request head size cap (hyper's read buffer).
+    pub max_header_bytes: usize,
+    /// On shutdown, in-flight requests get this long to finish.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_header_bytes: 64 * 1024,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Upstream(#[from] UpstreamConfigError),
+    #[error("cannot build the HTTP client for discovery: {0}")]
+    Fetcher(#[source] reqwest::Error),
+}
+
+/// A started proxy.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub state: SharedState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    refreshers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop accepting, mark not-ready, drain in-flight requests (up to the drain timeout), stop refreshers.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        for r in self.refreshers {
+            r.abort();
+        }
+    }
+}
+
+/// Build the key stores of a config; each refresher is spawned by the caller.
+pub fn key_stores(config: &Config, fetcher: &Fetcher, policy: RefreshPolicy) -> KeyStores {
+    KeyStores {
+        stores: config
+            .authorities()
+            .map(|(role, authority)| {
+                Arc::new(IssuerKeys::new(
+                    role,
+                    authority.clone(),
+                    fetcher.clone(),
+                    policy,
+                ))
+            })
+            .collect(),
+    }
+}
+
+/// Bind both listeners, start key refreshers and serve until [`Running::shutdown`].
+pub async fn start(config: Config, settings: RunSettings) -> Result<Running, StartError> {
+    let fetcher = Fetcher::new(settings.allow_insecure_http, settings.fetch_timeouts)
+        .map_err(StartError::Fetcher)?;
+    let keys = key_stores(&config, &fetcher, settings.refresh);
+    let refreshers = keys
+        .stores
+        .iter()
+        .map(|s| tokio::spawn(Arc::clone(s).run_refresher()))
+        .collect();
+    let state = SharedState::new(Snapshot {
+        config,
+        keys,
+        validation: settings.validation,
+        fhir_base_url: settings.fhir_base_url.clone(),
+    });
+    let upstream = Arc::new(Upstream::new(settings.upstream.clone())?);
+
+    let listener = bind(settings.listen).await?;
+    let admin_listener = bind(settings.admin_listen).await?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            addr: settings.admin_listen,
+            source,
+        })?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let proxy = Proxy {
+        state: state.clone(),
+        upstream,
+        tls: false,
+    };
+    let limits = settings.limits;
+    let main = tokio::spawn(serve(
+        listener,
+        limits,
+        shutdown_rx.clone(),
+        move |req, client| {
+            let proxy = proxy.clone();
+            async move { proxy.handle(req, client).await }
+        },
+    ));
+    let admin_state = state.clone();
+    let admin_shutdown = shutdown_rx.clone();
+    let admin = tokio::spawn(serve(admin_listener, limits, shutdown_rx, move |req, _| {
+        let state = admin_state.clone();
+        let draining = *admin_shutdown.borrow();
+        async move { admin_route(&req, &state, draining) }
+    }));
+    tracing::info!(%addr, %admin_addr, "fhir-jwt-proxy listening");
+    Ok(Running {
+        addr,
+        admin_addr,
+        state,
+        shutdown,
+        tasks: vec![main, admin],
+        refreshers,
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Accept connections until shutdown, then let open ones finish for at most the drain timeout.
+/// Also serves the demo's issuer and FHIR stand-in.
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    limits: ConnectionLimits,
+    mut shutdown: watch::Receiver<bool>,
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<ProxyBody>> + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits.max_header_bytes as u32)
+        .max_concurrent_streams(256);
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!("connection limit reached; closing a new connection");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let service = service_fn(move |req| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler(req, client).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(error) = conn.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(limits.drain_timeout) => {
+            tracing::warn!("drain timeout reached; closing remaining connections");
+        }
+    }
+}
+
+fn admin_route(
+    req: &Request<Incoming>,
+    state: &SharedState,
+    draining: bool,
+) -> Response<ProxyBody> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    }
+    match req.uri().path() {
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/readyz" => readiness(state, draining),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// 200 once every authority has a usable key set; otherwise 503 naming the ones that do not.
+fn readiness(state: &SharedState, draining: bool) -> Response<ProxyBody> {
+    let snapshot = state.load();
+    let authorities: Vec<serde_json::Value> = snapshot
+        .keys
+        .stores
+        .iter()
+        .map(|s| {
+            let set = s.current();
+            serde_json::json!({
+                "authority": s.authority.as_str(),
+                "ready": set.is_some(),
+                "issuer": set.as_ref().map(|k| k.metadata.issuer.as_str().to_string()),
+                "keys": set.as_ref().map(|k| k.keys.len()),
+                "lastError": s.last_error(),
+            })
+        })
+        .collect();
+    let ready = !draining && snapshot.keys.all_ready();
+    let body = serde_json::json!({
+        "ready": ready,
+        "draining": draining,
+        "authorities": authorities,
+    });
+    let mut response = Response::new(full(Bytes::from(body.to_string())));
+    *response.status_mut() = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<ProxyBody> {
+    let mut response = Response::new(full(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

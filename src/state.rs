@@ -1,0 +1,41 @@
+//! One immutable snapshot of everything a request reads: config, validation settings and key stores.
+//!
+//! Requests take one lock-free `ArcSwap` load and keep that snapshot to the end, so a replacement (a reload)
+//! never changes the rules under a request in flight. Config and key stores sit in the same snapshot on
+//! purpose: two swaps that must change together would be one bug waiting (pingora's TODO).
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use url::Url;
+
+use crate::config::Config;
+use crate::keys::KeyStores;
+use crate::token::ValidationSettings;
+
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Config,
+    pub keys: KeyStores,
+    pub validation: ValidationSettings,
+    /// D6: the public base an absolute `fhirUser` must start with.
+    pub fhir_base_url: Option<Url>,
+}
+
+/// The current snapshot, shared by every connection.
+#[derive(Debug, Clone)]
+pub struct SharedState(Arc<ArcSwap<Snapshot>>);
+
+impl SharedState {
+    pub fn new(snapshot: Snapshot) -> Self {
+        SharedState(Arc::new(ArcSwap::from_pointee(snapshot)))
+    }
+
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.0.load_full()
+    }
+
+    pub fn replace(&self, snapshot: Snapshot) {
+        self.0.store(Arc::new(snapshot));
+    }
+}

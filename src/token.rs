@@ -1,0 +1,549 @@
+//! Pure token validation: bearer extraction, JOSE header policy, signature, time, and the claims that say
+//! which provider and application a token belongs to (rules H1, C1–C12, B2, B4, B7, B8, D1–D5, G1, Q2, Q7, Q8, Q17).
+//!
+//! In: request headers, the key set of the token's issuer, the validated config, and "now".
+//! Out: a [`VerifiedToken`]. Errors: [`RequestError`] for transport defects (H1), [`TokenError`] for the token.
+//! No I/O happens here: the caller looks the key set up (and refetches it on an unknown `kid`).
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::HeaderMap;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::config::{AuthorityRole, Config, PrimarySmartMode};
+use crate::error::{RequestError, TokenError};
+use crate::keys::{Alg, KeySet};
+
+/// C11: default maximum size of an `Authorization` header value.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The settings validation needs besides the config.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidationSettings {
+    /// C7, Q15: seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub leeway_secs: u64,
+    /// Q8: require `typ` `at+jwt` (or `application/at+jwt`).
+    pub require_at_jwt_typ: bool,
+    /// Q10.
+    pub primary_smart_mode: PrimarySmartMode,
+    /// C11.
+    pub max_token_bytes: usize,
+}
+
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        ValidationSettings {
+            leeway_secs: 300,
+            require_at_jwt_typ: false,
+            primary_smart_mode: PrimarySmartMode::Passthrough,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+}
+
+/// H1: the token of the one `Authorization: Bearer` header.
+pub fn bearer_token(headers: &HeaderMap, max_token_bytes: usize) -> Result<&str, RequestError> {
+    let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err(RequestError::MissingCredentials);
+    };
+    if values.next().is_some() {
+        return Err(RequestError::InvalidRequest(
+            "more than one Authorization header",
+        ));
+    }
+    if value.len() > max_token_bytes {
+        return Err(TokenError::TooLarge(max_token_bytes).into());
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| RequestError::InvalidRequest("Authorization header is not ASCII"))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // RFC 6750 §3.1: an unsupported scheme is "no authentication information": no error code.
+        return Err(RequestError::UnsupportedScheme);
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(RequestError::InvalidRequest(
+            "Bearer scheme without a token",
+        ));
+    }
+    // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    let body = token.trim_end_matches('=');
+    if body.is_empty()
+        || !body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+    {
+        return Err(RequestError::InvalidRequest(
+            "bearer token has characters outside the b64token syntax",
+        ));
+    }
+    Ok(token)
+}
+
+/// H1: `access_token` in the query is refused (never a second transport for the same credential).
+pub fn query_carries_access_token(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next().is_some_and(|k| k == "access_token"))
+    })
+}
+
+/// The parsed, not yet verified, parts of a compact JWS.
+#[derive(Debug)]
+pub struct Jws<'a> {
+    pub alg: Alg,
+    pub kid: Option<String>,
+    pub claims: Map<String, Value>,
+    signing_input: &'a str,
+    signature: &'a str,
+}
+
+/// C1–C4, C9, B4: split and decode a compact JWS and apply the header policy.
+pub fn parse<'a>(token: &'a str, settings: &ValidationSettings) -> Result<Jws<'a>, TokenError> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        let count = token.split('.').count();
+        return Err(TokenError::Malformed(if count == 5 {
+            "JWE (5 parts) is not accepted"
+        } else {
+            "a JWS has exactly 3 parts"
+        }));
+    };
+    if s.is_empty() {
+        return Err(TokenError::Malformed("the signature is missing"));
+    }
+    let header = decode_object(h, "header")?;
+    let claims = decode_object(p, "payload")?;
+
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(Alg::from_name)
+        .ok_or(TokenError::AlgNotAllowed)?;
+    if header.contains_key("crit") {
+        return Err(TokenError::CritNotUnderstood);
+    }
+    match header.get("typ") {
+        None if !settings.require_at_jwt_typ => {}
+        Some(Value::String(typ)) if typ_allowed(typ, settings.require_at_jwt_typ) => {}
+        _ => return Err(TokenError::TypNotAllowed),
+    }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= 256 => Some(kid.clone()),
+        Some(_) => return Err(TokenError::Malformed("kid is not a short string")),
+    };
+    // B4: jku, x5u, jwk and x5c are never read.
+    Ok(Jws {
+        alg,
+        kid,
+        claims,
+        signing_input: &token[..h.len() + 1 + p.len()],
+        signature: s,
+    })
+}
+
+/// C4, Q8.
+fn typ_allowed(typ: &str, strict: bool) -> bool {
+    let at_jwt =
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt");
+    at_jwt || (!strict && typ.eq_ignore_ascii_case("JWT"))
+}
+
+fn decode_object(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| {
+        TokenError::Malformed(if what == "header" {
+            "header is not base64url"
+        } else {
+            "payload is not base64url"
+        })
+    })?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value = match StrictValue::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) {
+        Ok(StrictValue(v)) => v,
+        Err(e) if e.to_string().starts_with(DUPLICATE) => {
+            return Err(TokenError::DuplicateMember(what))
+        }
+        Err(_) => {
+            return Err(TokenError::Malformed(if what == "header" {
+                "header is not JSON"
+            } else {
+                "payload is not JSON"
+            }))
+        }
+    };
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(TokenError::Malformed(if what == "header" {
+            "header is not a JSON object"
+        } else {
+            "payload is not a JSON object"
+        })),
+    }
+}
+
+const DUPLICATE: &str = "duplicate member name";
+
+/// C9: a JSON value whose objects, at any depth, have no repeated member names (avoids parser differentials).
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = StrictValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<StrictValue, E> {
+        serde_json::Number::from_f64(v)
+            .map(|n| StrictValue(Value::Number(n)))
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v)))
+    }
+    fn visit_unit<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+        let mut out = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(StrictValue(Value::Array(out)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(DUPLICATE));
+            }
+            let StrictValue(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(StrictValue(Value::Object(out)))
+    }
+}
+
+impl Jws<'_> {
+    /// B2: the `iss` the key set is chosen by.
+    pub fn issuer(&self) -> Result<&str, TokenError> {
+        self.claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or(TokenError::MissingIssuer)
+    }
+
+    /// B7, B8, C2: verify the signature with the issuer's key for this `kid` and `alg`.
+    pub fn verify_signature(&self, keys: &KeySet) -> Result<(), TokenError> {
+        let key = keys.select(self.kid.as_deref(), self.alg)?;
+        match jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &key.key,
+            self.alg.jsonwebtoken(),
+        ) {
+            Ok(true) => Ok(()),
+            _ => Err(TokenError::BadSignature),
+        }
+    }
+
+    /// C5–C8: `exp` required, `nbf` and `iat` checked when present, all with leeway. Returns `exp`.
+    pub fn check_times(&self, now: u64, leeway: u64) -> Result<f64, TokenError> {
+        let now = now as f64;
+        let leeway = leeway as f64;
+        let exp = self.time_claim("exp")?.ok_or(TokenError::MissingExp)?;
+        if now >= exp + leeway {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = self.time_claim("nbf")? {
+            if now < nbf - leeway {
+                return Err(TokenError::NotYetValid);
+            }
+        }
+        if let Some(iat) = self.time_claim("iat")? {
+            if iat > now + leeway {
+                return Err(TokenError::IssuedInFuture);
+            }
+        }
+        Ok(exp)
+    }
+
+    fn time_claim(&self, name: &'static str) -> Result<Option<f64>, TokenError> {
+        match self.claims.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .map(Some)
+                .ok_or(TokenError::BadTimeClaim(name)),
+            Some(_) => Err(TokenError::BadTimeClaim(name)),
+        }
+    }
+}
+
+/// Resource types a `fhirUser` may reference (D5: OSS accepts Patient and Practitioner, SMART adds the rest).
+pub const FHIR_USER_TYPES: [&str; 5] = [
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "RelatedPerson",
+    "Person",
+];
+
+/// D5: the FHIR resource the user is, from `fhirUser`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirUser {
+    /// The claim as sent (header-safe: checked).
+    pub reference: String,
+    pub resource_type: &'static str,
+    pub id: String,
+    /// For an absolute reference, everything before `Type/id` (D6 compares it with the public base).
+    pub base: Option<String>,
+}
+
+impl FhirUser {
+    pub fn parse(reference: &str) -> Option<FhirUser> {
+        let (base, relative) =
+            if reference.starts_with("https://") || reference.starts_with("http://") {
+                let url = url::Url::parse(reference).ok()?;
+                if url.query().is_some() || url.fragment().is_some() {
+                    return None;
+                }
+                let path = url.path().trim_end_matches('/');
+                let mut segments = path.rsplitn(3, '/');
+                let id = segments.next()?;
+                let ty = segments.next()?;
+                let base_len = reference.len() - id.len() - ty.len() - 1;
+                let base = reference.get(..base_len)?.trim_end_matches('/').to_string();
+                (Some(base), format!("{ty}/{id}"))
+            } else {
+                (None, reference.to_string())
+            };
+        let (ty, id) = relative.split_once('/')?;
+        let resource_type = FHIR_USER_TYPES.into_iter().find(|t| *t == ty)?;
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        id_ok.then(|| FhirUser {
+            reference: reference.to_string(),
+            resource_type,
+            id: id.to_string(),
+            base,
+        })
+    }
+}
+
+/// A token whose signature, issuer, times and provider/application claims all passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    pub role: AuthorityRole,
+    pub issuer: String,
+    /// Index of the application within its provider (SMART-provider tokens).
+    pub application: Option<usize>,
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    /// `scp`/`scope`, space-joined.
+    pub scopes: Option<String>,
+    pub fhir_user: Option<FhirUser>,
+    pub expires_at: f64,
+    /// SMART rules apply: a SMART-provider token, or a primary token under `primarySmartMode: enforce` (Q10).
+    pub smart: bool,
+}
+
+/// D1–D5, G1, Q2, Q7, Q10, Q17: which provider and application the (signature-verified) token belongs to.
+/// `candidates` are the authorities whose discovered issuer equals the token's `iss`.
+pub fn identify(
+    jws: &Jws<'_>,
+    candidates: &[AuthorityRole],
+    config: &Config,
+    settings: &ValidationSettings,
+    expires_at: f64,
+) -> Result<VerifiedToken, TokenError> {
+    let claims = &jws.claims;
+    let issuer = jws.issuer()?.to_string();
+    // Q2: azp wins; appid only when azp is absent.
+    let client_id = match claims.get("azp") {
+        Some(Value::String(azp)) if header_safe(azp) => Some(azp.as_str()),
+        Some(_) => return Err(TokenError::UnsafeClaim("azp")),
+        None => match claims.get("appid") {
+            Some(Value::String(appid)) if header_safe(appid) => Some(appid.as_str()),
+            Some(_) => return Err(TokenError::UnsafeClaim("appid")),
+            None => None,
+        },
+    };
+    let subject = optional_string(claims, "sub")?;
+    let audiences = audiences(claims)?;
+
+    // Q17: among providers sharing this issuer, the one owning the client id.
+    let smart = client_id.and_then(|cid| {
+        candidates.iter().find_map(|role| match role {
+            AuthorityRole::Smart(i) => config.smart_providers.get(*i).and_then(|p| {
+                p.applications
+                    .iter()
+                    .position(|a| a.client_id.as_str() == cid)
+                    .map(|j| (*role, j, &p.applications[j]))
+            }),
+            AuthorityRole::Primary => None,
+        })
+    });
+
+    if let Some((role, app_index, app)) = smart {
+        // D2, C10, Q7.
+        if !audiences.iter().any(|a| *a == app.audience.as_str()) {
+            return Err(TokenError::AudienceMismatch(
+                app.client_id.as_str().to_string(),
+            ));
+        }
+        return Ok(VerifiedToken {
+            role,
+            issuer,
+            application: Some(app_index),
+            subject,
+            client_id: client_id.map(str::to_string),
+            scopes: Some(scopes(claims)?.ok_or(TokenError::MissingScopes)?),
+            fhir_user: Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
+            expires_at,
+            smart: true,
+        });
+    }
+
+    let Some(primary) = config
+        .primary
+        .as_ref()
+        .filter(|_| candidates.contains(&AuthorityRole::Primary))
+    else {
+        // D1: the issuer is a SMART provider's, but no application of it has this client id.
+        return Err(match client_id {
+            None => TokenError::MissingClientId,
+            Some(_) => TokenError::UnknownClient,
+        });
+    };
+    // G1.
+    if !audiences.iter().any(|a| *a == primary.audience.as_str()) {
+        return Err(TokenError::PrimaryAudienceMismatch);
+    }
+    let enforce = settings.primary_smart_mode == PrimarySmartMode::Enforce;
+    let (scopes, fhir_user) = if enforce {
+        (
+            Some(scopes(claims)?.ok_or(TokenError::MissingScopes)?),
+            Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
+        )
+    } else {
+        // Passed through for the upstream's information; a malformed one is still refused (fail closed).
+        (scopes(claims)?, fhir_user(claims)?)
+    };
+    Ok(VerifiedToken {
+        role: AuthorityRole::Primary,
+        issuer,
+        application: None,
+        subject,
+        client_id: client_id.map(str::to_string),
+        scopes,
+        fhir_user,
+        expires_at,
+        smart: enforce,
+    })
+}
+
+/// C10: `aud` as a string or an array of strings.
+fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
+    match claims.get("aud") {
+        Some(Value::String(s)) => Ok(vec![s.as_str()]),
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().ok_or(TokenError::BadAudience))
+            .collect(),
+        _ => Err(TokenError::BadAudience),
+    }
+}
+
+/// D3: `scp`, else `scope`; a space-delimited string or an array of strings.
+fn scopes(claims: &Map<String, Value>) -> Result<Option<String>, TokenError> {
+    let joined = match claims.get("scp").or_else(|| claims.get("scope")) {
+        None => return Ok(None),
+        Some(Value::String(s)) => s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(Value::Array(items)) => {
+            let mut parts = Vec::with_capacity(items.len());
+            for item in items {
+                let s = item.as_str().ok_or(TokenError::BadScopes)?;
+                parts.extend(s.split(' ').filter(|s| !s.is_empty()));
+            }
+            parts.join(" ")
+        }
+        Some(_) => return Err(TokenError::BadScopes),
+    };
+    if joined.is_empty() {
+        return Ok(None);
+    }
+    if !header_safe(&joined) {
+        return Err(TokenError::BadScopes);
+    }
+    Ok(Some(joined))
+}
+
+/// D4, D5: `fhirUser`, else `extension_fhirUser`.
+fn fhir_user(claims: &Map<String, Value>) -> Result<Option<FhirUser>, TokenError> {
+    match claims
+        .get("fhirUser")
+        .or_else(|| claims.get("extension_fhirUser"))
+    {
+        None => Ok(None),
+        Some(Value::String(s)) if header_safe(s) => {
+            FhirUser::parse(s).map(Some).ok_or(TokenError::BadFhirUser)
+        }
+        Some(_) => Err(TokenError::BadFhirUser),
+    }
+}
+
+fn optional_string(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<String>, TokenError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) if header_safe(s) => Ok(Some(s.clone())),
+        Some(_) => Err(TokenError::UnsafeClaim(name)),
+    }
+}
+
+/// A claim copied into an upstream header must not be able to break the header (no control characters).
+fn header_safe(s: &str) -> bool {
+    s.len() <= 4096 && !s.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests;
