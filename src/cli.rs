@@ -44,7 +44,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve: validate bearer tokens and forward allowed requests to the FHIR server.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate a config file and (unless --offline) fetch every discovery document and JWKS.
     Check(CheckArgs),
     /// Start a local token issuer, a small FHIR stand-in and the proxy, and print curl lines to try.

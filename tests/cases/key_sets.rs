@@ -1,0 +1,187 @@
+//! Discovery, key refresh and readiness against a live local issuer (rules B1, B5, B6, B8).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fhir_jwt_proxy::demo::issuer::{Behaviour, SigningKey};
+use fhir_jwt_proxy::keys::Alg;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn b5_a_rotated_key_is_honoured_after_one_refetch() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let before = w.smart_a.jwks_fetches();
+    let new_key = Arc::new(SigningKey::generate(Alg::RS256, "rsa-2").expect("key"));
+    w.smart_a
+        .publish(vec![new_key.clone(), w.smart_a.rsa.clone()]);
+    let t = w
+        .smart_a
+        .mint_with(&new_key, Alg::RS256, &w.portal_claims());
+    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(w.smart_a.jwks_fetches(), before + 1, "exactly one refetch");
+    // Known kid: no further fetch.
+    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(w.smart_a.jwks_fetches(), before + 1);
+}
+
+#[tokio::test]
+async fn b5_unknown_kid_flood_causes_at_most_one_fetch_per_cooldown() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| s.refresh.refetch_cooldown = Duration::from_secs(600))
+        .await;
+    let before = w.smart_a.jwks_fetches();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let stranger = SigningKey::generate(Alg::ES256, format!("random-{i}")).expect("key");
+        let t = w
+            .smart_a
+            .mint_with(&stranger, Alg::ES256, &w.portal_claims());
+        let u = url(&p, "/Patient/123");
+        tasks.push(tokio::spawn(async move {
+            client()
+                .get(u)
+                .bearer_auth(t)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task").expect("answer"), 401);
+    }
+    assert!(
+        w.smart_a.jwks_fetches() <= before + 1,
+        "fetches: {}",
+        w.smart_a.jwks_fetches() - before
+    );
+    // Valid tokens keep flowing.
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.portal_token()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(w.upstream.count(), 1);
+}
+
+#[tokio::test]
+async fn b6_a_failed_refetch_keeps_the_last_good_keys() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    w.smart_a.set_behaviour(Behaviour::Fail);
+    let stranger = SigningKey::generate(Alg::ES256, "unknown").expect("key");
+    let t = w
+        .smart_a
+        .mint_with(&stranger, Alg::ES256, &w.portal_claims());
+    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 401);
+    // The cached set still verifies tokens of known keys.
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.portal_token()))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
+    let w = World::new().await;
+    w.smart_b.set_behaviour(Behaviour::Fail);
+    let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
+    // The other providers load; B does not.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stores = &p.state.load().keys.stores;
+        if stores.iter().filter(|s| s.current().is_some()).count() == 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A and primary never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = client()
+        .get(admin_url(&p, "/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let not_ready: Vec<&str> = body["authorities"]
+        .as_array()
+        .expect("authorities")
+        .iter()
+        .filter(|a| a["ready"] == false)
+        .filter_map(|a| a["authority"].as_str())
+        .collect();
+    assert_eq!(not_ready, vec![w.smart_b.issuer()]);
+    // Tokens of the working provider pass.
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.portal_token()))
+            .await
+            .status,
+        200
+    );
+    // B's tokens are 401, not 5xx.
+    let now = fhir_jwt_proxy::proxy::unix_now();
+    let b_token = w.smart_b.mint(&serde_json::json!({
+        "iss": w.smart_b.issuer(), "aud": "fhir-sched", "azp": "sched", "scp": "user/*.read",
+        "fhirUser": "Practitioner/9", "exp": now + 60,
+    }));
+    assert_eq!(get(&p, "/Schedule", Some(&b_token)).await.status, 401);
+    // B comes back: the retry picks it up and the proxy becomes ready.
+    w.smart_b.set_behaviour(Behaviour::Normal);
+    wait_ready(&p).await;
+    let r = client()
+        .get(admin_url(&p, "/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    assert_eq!(get(&p, "/Schedule", Some(&b_token)).await.status, 200);
+}
+
+#[tokio::test]
+async fn b1_garbage_metadata_keeps_the_authority_not_ready() {
+    let w = World::new().await;
+    w.smart_a.set_behaviour(Behaviour::Garbage);
+    let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = client()
+        .get(admin_url(&p, "/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let text = body.to_string();
+    assert!(text.contains("not valid JSON"), "{text}");
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.portal_token()))
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn b5_a_hanging_authority_times_out_instead_of_blocking_requests() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    w.smart_a.set_behaviour(Behaviour::Hang);
+    let stranger = SigningKey::generate(Alg::ES256, "unknown").expect("key");
+    let t = w
+        .smart_a
+        .mint_with(&stranger, Alg::ES256, &w.portal_claims());
+    let started = std::time::Instant::now();
+    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 401);
+    // The fetch timeout (2 s in the tests) bounds the wait; the answer is 401, not a hang.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    w.smart_a.set_behaviour(Behaviour::Normal);
+}

@@ -1,0 +1,4 @@
+mod authentication;
+mod cli;
+mod forwarding;
+mod key_sets;

@@ -1,0 +1,220 @@
+//! Fixtures for the integration tests: local issuers, a recording upstream, and a proxy on ephemeral ports.
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use fhir_jwt_proxy::config::{Config, LoadOptions};
+use fhir_jwt_proxy::demo::issuer::LocalIssuer;
+use fhir_jwt_proxy::discovery::FetchTimeouts;
+use fhir_jwt_proxy::forward::UpstreamSettings;
+use fhir_jwt_proxy::keys::RefreshPolicy;
+use fhir_jwt_proxy::proxy::unix_now;
+use fhir_jwt_proxy::server::{self, ConnectionLimits, RunSettings, Running};
+use fhir_jwt_proxy::token::ValidationSettings;
+use serde_json::{json, Value};
+
+pub use upstream::RecordingUpstream;
+
+/// Three identity providers: the primary authority and two SMART providers.
+pub struct World {
+    pub primary: LocalIssuer,
+    pub smart_a: LocalIssuer,
+    pub smart_b: LocalIssuer,
+    pub upstream: RecordingUpstream,
+}
+
+impl World {
+    pub async fn new() -> World {
+        World {
+            primary: LocalIssuer::start("/tenant").await.expect("primary issuer"),
+            smart_a: LocalIssuer::start("/realms/a").await.expect("issuer a"),
+            smart_b: LocalIssuer::start("/realms/b").await.expect("issuer b"),
+            upstream: RecordingUpstream::start().await,
+        }
+    }
+
+    /// The authenticationConfiguration of this world, in the wrapped shape.
+    pub fn config(&self) -> Value {
+        json!({"authenticationConfiguration": {
+            "authority": self.primary.issuer(),
+            "audience": "https://fhir.example",
+            "smartIdentityProviders": [
+                {"authority": self.smart_a.issuer(), "applications": [
+                    {"clientId": "portal", "audience": "fhir-api", "allowedDataActions": ["Read"]},
+                    {"clientId": "clinic", "audience": "fhir-clinic", "allowedDataActions": ["Read"]}
+                ]},
+                {"authority": self.smart_b.issuer(), "applications": [
+                    {"clientId": "sched", "audience": "fhir-sched", "allowedDataActions": ["Read"]}
+                ]}
+            ]
+        }})
+    }
+
+    /// A proxy in front of the recording upstream, ready (every key set loaded).
+    pub async fn proxy(&self) -> Running {
+        self.proxy_with(|_| {}).await
+    }
+
+    pub async fn proxy_with(&self, tweak: impl FnOnce(&mut RunSettings)) -> Running {
+        let running = start_proxy(&self.config(), &self.upstream.base_url(), tweak).await;
+        wait_ready(&running).await;
+        running
+    }
+
+    /// Claims of a valid token of application `portal` at SMART provider A.
+    pub fn portal_claims(&self) -> Value {
+        let now = unix_now();
+        json!({
+            "iss": self.smart_a.issuer(), "sub": "user-1", "aud": "fhir-api", "azp": "portal",
+            "scp": "patient/*.read openid", "fhirUser": "Patient/123", "iat": now, "exp": now + 600,
+        })
+    }
+
+    pub fn portal_token(&self) -> String {
+        self.smart_a.mint(&self.portal_claims())
+    }
+
+    pub fn primary_token(&self) -> String {
+        let now = unix_now();
+        self.primary.mint(&json!({
+            "iss": self.primary.issuer(), "sub": "oid-1", "aud": "https://fhir.example",
+            "appid": "entra-app", "iat": now, "exp": now + 600,
+        }))
+    }
+}
+
+/// Settings for a proxy on ephemeral loopback ports with fast retries.
+pub fn settings(upstream: &str) -> RunSettings {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    RunSettings {
+        listen: loopback,
+        admin_listen: loopback,
+        upstream: UpstreamSettings {
+            base: url::Url::parse(upstream).expect("upstream url"),
+            timeout: Duration::from_secs(5),
+            forward_token: false,
+        },
+        allow_insecure_http: true,
+        validation: ValidationSettings::default(),
+        refresh: RefreshPolicy {
+            retry_initial: Duration::from_millis(50),
+            retry_max: Duration::from_millis(200),
+            ..RefreshPolicy::default()
+        },
+        fetch_timeouts: FetchTimeouts {
+            connect: Duration::from_secs(1),
+            total: Duration::from_secs(2),
+        },
+        fhir_base_url: None,
+        limits: ConnectionLimits {
+            drain_timeout: Duration::from_secs(2),
+            ..ConnectionLimits::default()
+        },
+    }
+}
+
+pub async fn start_proxy(
+    config: &Value,
+    upstream: &str,
+    tweak: impl FnOnce(&mut RunSettings),
+) -> Running {
+    let config = Config::from_json(
+        config.to_string().as_bytes(),
+        LoadOptions {
+            allow_insecure_http: true,
+        },
+    )
+    .expect("valid test config");
+    let mut s = settings(upstream);
+    tweak(&mut s);
+    server::start(config, s).await.expect("proxy starts")
+}
+
+/// Wait until `/readyz` would say 200 (at most 10 s).
+pub async fn wait_ready(running: &Running) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !running.state.load().keys.all_ready() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "proxy never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+pub fn url(running: &Running, path: &str) -> String {
+    format!("http://{}{}", running.addr, path)
+}
+
+pub fn admin_url(running: &Running, path: &str) -> String {
+    format!("http://{}{}", running.admin_addr, path)
+}
+
+/// The parts of a refusal a test asserts on.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub challenge: String,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn error_code(&self) -> Option<String> {
+        let c = &self.challenge;
+        let start = c.find("error=\"")? + 7;
+        let end = c[start..].find('"')? + start;
+        Some(c[start..end].to_string())
+    }
+
+    pub fn issue_code(&self) -> &str {
+        self.body["issue"][0]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn get(running: &Running, path: &str, token: Option<&str>) -> Answer {
+    send(running, reqwest::Method::GET, path, token).await
+}
+
+pub async fn send(
+    running: &Running,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+) -> Answer {
+    let mut req = client().request(method, url(running, path));
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    answer(req.send().await.expect("proxy answers")).await
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let challenge = headers
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = response.bytes().await.unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        challenge,
+        body,
+        headers,
+    }
+}

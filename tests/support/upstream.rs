@@ -1,0 +1,126 @@
+//! A FHIR-server stand-in that records every request it receives and answers with a small JSON body
+//! (or, on demand, slowly, or an echo of the request body).
+
+#![allow(unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use fhir_jwt_proxy::body::full;
+use fhir_jwt_proxy::server::{serve, ConnectionLimits};
+use http::{HeaderMap, Response};
+use http_body_util::BodyExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What the upstream saw.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Default)]
+struct Behaviour {
+    delay: Option<Duration>,
+}
+
+pub struct RecordingUpstream {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Recorded>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    _shutdown: watch::Sender<bool>,
+}
+
+impl RecordingUpstream {
+    pub async fn start() -> RecordingUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
+        let addr = listener.local_addr().expect("addr");
+        let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let behaviour: Arc<Mutex<Behaviour>> = Arc::default();
+        let (tx, rx) = watch::channel(false);
+        let (s, b) = (seen.clone(), behaviour.clone());
+        tokio::spawn(serve(
+            listener,
+            ConnectionLimits::default(),
+            rx,
+            move |req, _| {
+                let (seen, behaviour) = (s.clone(), b.clone());
+                async move {
+                    let delay = behaviour.lock().map(|b| b.delay).unwrap_or(None);
+                    let (parts, body) = req.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|c| c.to_bytes())
+                        .unwrap_or_default();
+                    let echo = parts.uri.path().ends_with("/echo");
+                    if let Ok(mut seen) = seen.lock() {
+                        seen.push(Recorded {
+                            method: parts.method.to_string(),
+                            uri: parts.uri.to_string(),
+                            headers: parts.headers.clone(),
+                            body: body.clone(),
+                        });
+                    }
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    let out = if echo {
+                        body
+                    } else {
+                        Bytes::from_static(br#"{"resourceType":"Patient","id":"123"}"#)
+                    };
+                    let mut response = Response::new(full(out));
+                    response.headers_mut().insert(
+                        "content-type",
+                        http::HeaderValue::from_static("application/fhir+json"),
+                    );
+                    response
+                        .headers_mut()
+                        .insert("connection", http::HeaderValue::from_static("keep-alive"));
+                    response
+                        .headers_mut()
+                        .insert("x-upstream", http::HeaderValue::from_static("1"));
+                    response
+                }
+            },
+        ));
+        RecordingUpstream {
+            addr,
+            seen,
+            behaviour,
+            _shutdown: tx,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests().len()
+    }
+
+    pub fn last(&self) -> Recorded {
+        self.requests()
+            .pop()
+            .expect("the upstream received a request")
+    }
+
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        if let Ok(mut b) = self.behaviour.lock() {
+            b.delay = delay;
+        }
+    }
+}
