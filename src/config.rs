@@ -293,17 +293,17 @@ impl Config {
             ));
         }
         let mut raw: RawAuthenticationConfiguration = parse_at(raw_value, prefix)?;
-        let settings = match (settings, raw.proxy.take()) {
+        let (settings, settings_path) = match (settings, raw.proxy.take()) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::invalid(
                     format!("{prefix}proxy"),
                     "the proxy object may appear once, at the file's top level",
                 ))
             }
-            (Some(s), None) => s,
-            (None, inner) => inner.unwrap_or_default(),
+            (Some(s), None) => (s, "proxy".to_string()),
+            (None, inner) => (inner.unwrap_or_default(), format!("{prefix}proxy")),
         };
-        validate(raw, settings, prefix, opts)
+        validate(raw, settings, &settings_path, prefix, opts)
     }
 
     /// Every authority to discover, primary first.
@@ -344,6 +344,7 @@ fn parse_at<T: serde::de::DeserializeOwned>(
 fn validate(
     raw: RawAuthenticationConfiguration,
     settings: RawFileSettings,
+    settings_path: &str,
     prefix: &'static str,
     opts: LoadOptions,
 ) -> Result<Config, ConfigError> {
@@ -371,8 +372,17 @@ fn validate(
     };
 
     // A2: absent or null means the primary authority only; present means 1..2 providers.
-    let raw_providers = raw.smart_identity_providers.unwrap_or_default();
     let providers_path = p("smartIdentityProviders");
+    let raw_providers = match raw.smart_identity_providers {
+        None => Vec::new(),
+        Some(providers) if providers.is_empty() => {
+            return Err(ConfigError::invalid(
+                providers_path,
+                "must hold at least one provider; omit it or set it to null to use only the primary authority (rule A2)",
+            ))
+        }
+        Some(providers) => providers,
+    };
     if raw_providers.len() > MAX_SMART_PROVIDERS {
         return Err(ConfigError::invalid(
             providers_path,
@@ -449,7 +459,7 @@ fn validate(
         primary,
         smart_providers,
         smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
-        file_settings: validate_settings(settings)?,
+        file_settings: validate_settings(settings, settings_path)?,
         path_prefix: prefix,
     })
 }
@@ -517,11 +527,12 @@ fn validate_application(
     })
 }
 
-fn validate_settings(raw: RawFileSettings) -> Result<FileSettings, ConfigError> {
+/// `path` is where the `proxy` object sits in the file (`proxy`, or inside the configuration object).
+fn validate_settings(raw: RawFileSettings, path: &str) -> Result<FileSettings, ConfigError> {
     if let Some(leeway) = raw.clock_leeway_seconds {
         if leeway > MAX_CLOCK_LEEWAY_SECS {
             return Err(ConfigError::invalid(
-                "proxy.clockLeewaySeconds",
+                format!("{path}.clockLeewaySeconds"),
                 format!("must be 0..={MAX_CLOCK_LEEWAY_SECS} (rule Q15)"),
             ));
         }
@@ -534,7 +545,7 @@ fn validate_settings(raw: RawFileSettings) -> Result<FileSettings, ConfigError> 
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
                 .ok_or_else(|| {
                     ConfigError::invalid(
-                        "proxy.fhirBaseUrl",
+                        format!("{path}.fhirBaseUrl"),
                         "must be an absolute http(s) URL (rule D6)",
                     )
                 })
