@@ -69,7 +69,8 @@ struct RawAuthenticationConfiguration {
     audience: Option<String>,
     smart_proxy_enabled: Option<bool>,
     smart_identity_providers: Option<Vec<Option<RawProvider>>>,
-    /// Only accepted here in the bare shape, where the file's top level is this object.
+    /// The file's `proxy` object when it sits inside the configuration object (always so in the bare shape);
+    /// a file may carry it there or at its top level, not both.
     proxy: Option<RawFileSettings>,
 }
 
@@ -403,7 +404,9 @@ fn validate(
             .ok_or_else(|| ConfigError::invalid(&authority_path, "is required (rule A3)"))?;
         let authority = parse_authority(&authority_text, &authority_path, opts)?;
         // A3: unique across providers, also after trimming one trailing '/'.
-        let key = authority.as_str().trim_end_matches('/').to_string();
+        // Compared in the URL's normalised form (lower-case host, default port dropped) and without one
+        // trailing '/': `https://idp/x` and `https://IDP:443/x/` are the same authority.
+        let key = authority.as_str().strip_suffix('/').unwrap_or(authority.as_str()).to_string();
         if seen_authorities.contains(&key) {
             return Err(ConfigError::invalid(
                 authority_path,
@@ -600,7 +603,7 @@ fn parse_authority(text: &str, path: &str, opts: LoadOptions) -> Result<Authorit
         other => {
             return Err(ConfigError::invalid(
                 path,
-                format!("must be an https URL, not {other}: (rule A3)"),
+                format!("must be an https URL, not {other} (rule A3)"),
             ))
         }
     }

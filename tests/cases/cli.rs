@@ -40,7 +40,7 @@ async fn check_offline_accepts_the_azure_example_unchanged() {
     let mut c = bin();
     c.args(["check", "--offline", "--config"]).arg(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/examples/arm-authentication.json"
+        "/config/azure-arm.json"
     ));
     let out = run(c).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
