@@ -406,7 +406,11 @@ fn validate(
         // A3: unique across providers, also after trimming one trailing '/'.
         // Compared in the URL's normalised form (lower-case host, default port dropped) and without one
         // trailing '/': `https://idp/x` and `https://IDP:443/x/` are the same authority.
-        let key = authority.as_str().strip_suffix('/').unwrap_or(authority.as_str()).to_string();
+        let key = authority
+            .as_str()
+            .strip_suffix('/')
+            .unwrap_or(authority.as_str())
+            .to_string();
         if seen_authorities.contains(&key) {
             return Err(ConfigError::invalid(
                 authority_path,
