@@ -15,6 +15,8 @@ use crate::discovery::FetchTimeouts;
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
 use crate::server::{ConnectionLimits, RunSettings};
+use crate::smart::compartment::RewriteStyle;
+use crate::smart::SmartSettings;
 use crate::token::{ValidationSettings, DEFAULT_MAX_TOKEN_BYTES};
 
 #[derive(Debug, Parser)]
@@ -103,6 +105,10 @@ pub struct RunArgs {
     /// Public base URL of the FHIR service; an absolute fhirUser must start with it [or proxy.fhirBaseUrl].
     #[arg(long, env = "FHIR_JWT_PROXY_FHIR_BASE_URL")]
     pub fhir_base_url: Option<Url>,
+    /// How searches are confined to the user's compartment: `path` (Patient/123/Observation?...) or `param`
+    /// (Observation?...&subject=Patient/123, for servers without compartment search).
+    #[arg(long, env = "FHIR_JWT_PROXY_COMPARTMENT_REWRITE", value_enum, default_value_t = RewriteStyle::Path)]
+    pub compartment_rewrite: RewriteStyle,
     /// Largest Authorization header accepted, in bytes.
     #[arg(long, env = "FHIR_JWT_PROXY_MAX_TOKEN_BYTES", default_value_t = DEFAULT_MAX_TOKEN_BYTES)]
     pub max_token_bytes: usize,
@@ -181,10 +187,13 @@ impl RunArgs {
                 ..RefreshPolicy::default()
             },
             fetch_timeouts: FetchTimeouts::default(),
-            fhir_base_url: self
-                .fhir_base_url
-                .clone()
-                .or_else(|| file.fhir_base_url.clone()),
+            smart: SmartSettings {
+                fhir_base_url: self
+                    .fhir_base_url
+                    .clone()
+                    .or_else(|| file.fhir_base_url.clone()),
+                rewrite_style: self.compartment_rewrite,
+            },
             limits: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(self.header_read_timeout.max(1)),
                 max_connections: self.max_connections.max(1),

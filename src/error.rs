@@ -68,6 +68,8 @@ pub enum TokenError {
     BadScopes,
     #[error("{0} is not a string that can be carried in a header")]
     UnsafeClaim(&'static str),
+    #[error("{0} (rules E9-E13, Q4)")]
+    BadScope(crate::smart::scope::ScopeError),
     #[error("fhirUser is missing")]
     MissingFhirUser,
     #[error("fhirUser is not a reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person")]
@@ -104,6 +106,7 @@ impl TokenError {
             MissingScopes => "scp_missing",
             BadScopes => "scp_type",
             UnsafeClaim(_) => "claim_unsafe",
+            BadScope(_) => "scp_malformed",
             MissingFhirUser => "fhiruser_missing",
             BadFhirUser => "fhiruser_invalid",
         }
@@ -119,6 +122,21 @@ pub enum Forbidden {
     ReadOnly { client: String, method: String },
     #[error("fhirUser is not a resource of this FHIR server")]
     FhirUserOutsideServer,
+    #[error(transparent)]
+    Unclassifiable(crate::smart::request::Unclassifiable),
+    #[error("the token carries no SMART clinical scope")]
+    NoClinicalScope,
+    #[error("{interaction} needs scope {needed}: {why}")]
+    InsufficientScope {
+        interaction: &'static str,
+        /// What would have been needed, for the challenge's `scope` parameter.
+        needed: String,
+        why: &'static str,
+    },
+    #[error("{0}")]
+    NotConfinable(&'static str),
+    #[error("this operation is not allowed with SMART scopes (rule Q13)")]
+    OperationNotAllowed,
 }
 
 impl Forbidden {
@@ -126,6 +144,11 @@ impl Forbidden {
         match self {
             Forbidden::ReadOnly { .. } => "read_only",
             Forbidden::FhirUserOutsideServer => "fhiruser_foreign",
+            Forbidden::Unclassifiable(_) => "unclassifiable",
+            Forbidden::NoClinicalScope => "no_clinical_scope",
+            Forbidden::InsufficientScope { .. } => "insufficient_scope",
+            Forbidden::NotConfinable(_) => "not_confinable",
+            Forbidden::OperationNotAllowed => "operation",
         }
     }
 }
@@ -148,6 +171,9 @@ pub enum RequestError {
     /// H4.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
+    /// H8: a resource outside the user's compartment (answered as if it did not exist, as FHIR servers do).
+    #[error("resource not found")]
+    NotFound,
     /// The upstream refused or broke the connection: 502.
     #[error("upstream unavailable")]
     UpstreamUnavailable(#[source] crate::body::BoxError),
@@ -165,6 +191,7 @@ impl RequestError {
             RequestError::InvalidRequest(_) => "invalid_request",
             RequestError::InvalidToken(e) => e.reason(),
             RequestError::Forbidden(e) => e.reason(),
+            RequestError::NotFound => "not_in_compartment",
             RequestError::UpstreamUnavailable(_) => "upstream_unavailable",
             RequestError::UpstreamTimeout => "upstream_timeout",
         }
@@ -177,6 +204,7 @@ impl RequestError {
             | RequestError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             RequestError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RequestError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RequestError::NotFound => StatusCode::NOT_FOUND,
             RequestError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             RequestError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -202,12 +230,20 @@ impl RequestError {
                 )),
                 if *e == TokenError::Expired { "expired" } else { "unknown" },
             ),
-            RequestError::Forbidden(_) => (
-                Some(format!(
-                    "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", error_description=\"{description}\""
-                )),
-                "forbidden",
-            ),
+            RequestError::Forbidden(f) => {
+                // H4, H6: `scope` names what would have been needed, once.
+                let scope = match f {
+                    Forbidden::InsufficientScope { needed, .. } => format!(", scope=\"{}\"", sanitize(needed)),
+                    _ => String::new(),
+                };
+                (
+                    Some(format!(
+                        "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", error_description=\"{description}\"{scope}"
+                    )),
+                    "forbidden",
+                )
+            }
+            RequestError::NotFound => (None, "not-found"),
             RequestError::UpstreamUnavailable(_) => (None, "transient"),
             RequestError::UpstreamTimeout => (None, "timeout"),
         };

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
-use http::{Request, Response};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
@@ -19,8 +19,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
-use crate::body::{BoxError, ProxyBody};
+use crate::body::{empty, full, BoxError, ProxyBody};
 use crate::error::RequestError;
+use crate::smart::{Decision, SingleResource};
 use crate::token::VerifiedToken;
 
 /// The headers through which the proxy tells the upstream who is calling. A client's own copies are removed
@@ -149,6 +150,40 @@ impl Upstream {
         Ok(Response::from_parts(parts, body))
     }
 
+    /// Send the request as the SMART decision says: unchanged, or rewritten into the compartment (F7), in which
+    /// case a read by id comes back as the single matching resource or 404.
+    pub async fn forward_decided(
+        &self,
+        mut req: Request<Incoming>,
+        identity: &VerifiedToken,
+        decision: Decision,
+        client: SocketAddr,
+        client_tls: bool,
+    ) -> Result<Response<ProxyBody>, RequestError> {
+        let Decision::Rewrite {
+            path_and_query,
+            unwrap,
+        } = decision
+        else {
+            return self.forward(req, Some(identity), client, client_tls).await;
+        };
+        *req.uri_mut() = path_and_query
+            .parse()
+            .map_err(|_| RequestError::InvalidRequest("request target cannot be rewritten"))?;
+        let head = req.method() == Method::HEAD;
+        if unwrap.is_some() {
+            // The search must return a body to unwrap, even for a HEAD read.
+            *req.method_mut() = Method::GET;
+        }
+        let response = self
+            .forward(req, Some(identity), client, client_tls)
+            .await?;
+        match unwrap {
+            None => Ok(response),
+            Some(single) => unwrap_single(response, &single, head).await,
+        }
+    }
+
     /// The client's path and query appended to the upstream base (which may carry a path prefix).
     fn upstream_uri(&self, uri: &Uri) -> Result<Uri, RequestError> {
         let path = uri.path();
@@ -171,6 +206,65 @@ impl Upstream {
             .build()
             .map_err(|_| RequestError::InvalidRequest("request target cannot be forwarded"))
     }
+}
+
+/// Largest searchset the proxy reads to answer a rewritten read (one resource, plus the Bundle around it).
+const MAX_UNWRAP_BYTES: usize = 16 * 1024 * 1024;
+
+/// F7, H8: a searchset for `_id=<id>` in the compartment → the resource itself, or 404 when it is not there.
+/// Any non-200 answer of the upstream is passed on as it is.
+async fn unwrap_single(
+    response: Response<ProxyBody>,
+    single: &SingleResource,
+    head: bool,
+) -> Result<Response<ProxyBody>, RequestError> {
+    if response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(RequestError::UpstreamUnavailable)?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > MAX_UNWRAP_BYTES {
+                return Err(bad("upstream search answer is too large to unwrap"));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| bad("upstream search answer is not JSON"))?;
+    if bundle["resourceType"] != "Bundle" {
+        return Err(bad("upstream search answer is not a Bundle"));
+    }
+    let mut matches = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == single.resource_type && r["id"] == single.id.as_str());
+    let (Some(resource), None) = (matches.next(), matches.next()) else {
+        // None: not in the compartment (or does not exist). Several with one id would be a broken server: 404 too,
+        // never a guess.
+        return Err(RequestError::NotFound);
+    };
+    let body = serde_json::to_vec(resource).map_err(|_| bad("cannot re-encode the resource"))?;
+    let mut out = Response::new(if head { empty() } else { full(body) });
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    if let Some(version) = resource["meta"]["versionId"].as_str() {
+        if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{version}\"")) {
+            out.headers_mut().insert(header::ETAG, etag);
+        }
+    }
+    Ok(out)
+}
+
+/// 502 for an upstream answer the proxy cannot use.
+fn bad(why: &'static str) -> RequestError {
+    RequestError::UpstreamUnavailable(Box::<dyn std::error::Error + Send + Sync>::from(why))
 }
 
 /// Remove every identity header a client sent (H9): only the proxy may set them.

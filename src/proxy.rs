@@ -102,9 +102,21 @@ impl Proxy {
         let raw = token::bearer_token(req.headers(), snapshot.validation.max_token_bytes)?;
         let verified = authenticate(snapshot, raw, unix_now()).await?;
         *who = Some((verified.role, verified.client_id.clone()));
-        smart::authorize(&verified, req.method(), snapshot.fhir_base_url.as_ref())?;
+        let line = smart::RequestLine {
+            method: req.method(),
+            path: req.uri().path(),
+            query: req.uri().query(),
+        };
+        let decision = smart::authorize(&verified, line, &snapshot.smart)?;
+        if let smart::Decision::Rewrite { path_and_query, .. } = &decision {
+            // The path only: query values carry patient data.
+            tracing::debug!(
+                rewritten_path = path_and_query.split('?').next().unwrap_or(""),
+                "confined by rewrite"
+            );
+        }
         self.upstream
-            .forward(req, Some(&verified), client, self.tls)
+            .forward_decided(req, &verified, decision, client, self.tls)
             .await
     }
 }

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::smart::SmartSettings;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -21,7 +22,6 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
-use url::Url;
 
 use crate::body::{full, ProxyBody};
 use crate::config::Config;
@@ -42,7 +42,7 @@ pub struct RunSettings {
     pub validation: ValidationSettings,
     pub refresh: RefreshPolicy,
     pub fetch_timeouts: FetchTimeouts,
-    pub fhir_base_url: Option<Url>,
+    pub smart: SmartSettings,
     pub limits: ConnectionLimits,
 }
 
@@ -139,7 +139,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         config,
         keys,
         validation: settings.validation,
-        fhir_base_url: settings.fhir_base_url.clone(),
+        smart: settings.smart.clone(),
     });
     let upstream = Arc::new(Upstream::new(settings.upstream.clone())?);
 

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use url::Url;
 
 use crate::config::Config;
 use crate::keys::KeyStores;
+use crate::smart::SmartSettings;
 use crate::token::ValidationSettings;
 
 #[derive(Debug)]
@@ -18,8 +18,7 @@ pub struct Snapshot {
     pub config: Config,
     pub keys: KeyStores,
     pub validation: ValidationSettings,
-    /// D6: the public base an absolute `fhirUser` must start with.
-    pub fhir_base_url: Option<Url>,
+    pub smart: SmartSettings,
 }
 
 /// The current snapshot, shared by every connection.

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use crate::config::{AuthorityRole, Config, PrimarySmartMode};
 use crate::error::{RequestError, TokenError};
 use crate::keys::{Alg, KeySet};
+use crate::smart::scope::{self, GrantSet};
 
 /// C11: default maximum size of an `Authorization` header value.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -378,6 +379,8 @@ pub struct VerifiedToken {
     pub expires_at: f64,
     /// SMART rules apply: a SMART-provider token, or a primary token under `primarySmartMode: enforce` (Q10).
     pub smart: bool,
+    /// The clinical scopes, parsed once (empty for pass-through primary tokens).
+    pub grants: GrantSet,
 }
 
 /// D1–D5, G1, Q2, Q7, Q10, Q17: which provider and application the (signature-verified) token belongs to.
@@ -424,16 +427,19 @@ pub fn identify(
                 app.client_id.as_str().to_string(),
             ));
         }
+        let scopes = scopes(claims)?.ok_or(TokenError::MissingScopes)?;
+        let grants = scope::parse(&scopes).map_err(TokenError::BadScope)?;
         return Ok(VerifiedToken {
             role,
             issuer,
             application: Some(app_index),
             subject,
             client_id: client_id.map(str::to_string),
-            scopes: Some(scopes(claims)?.ok_or(TokenError::MissingScopes)?),
+            scopes: Some(scopes),
             fhir_user: Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
             expires_at,
             smart: true,
+            grants,
         });
     }
 
@@ -453,14 +459,17 @@ pub fn identify(
         return Err(TokenError::PrimaryAudienceMismatch);
     }
     let enforce = settings.primary_smart_mode == PrimarySmartMode::Enforce;
-    let (scopes, fhir_user) = if enforce {
+    let (scopes, fhir_user, grants) = if enforce {
+        let scopes = scopes(claims)?.ok_or(TokenError::MissingScopes)?;
+        let grants = scope::parse(&scopes).map_err(TokenError::BadScope)?;
         (
-            Some(scopes(claims)?.ok_or(TokenError::MissingScopes)?),
+            Some(scopes),
             Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
+            grants,
         )
     } else {
         // Passed through for the upstream's information; a malformed one is still refused (fail closed).
-        (scopes(claims)?, fhir_user(claims)?)
+        (scopes(claims)?, fhir_user(claims)?, GrantSet::default())
     };
     Ok(VerifiedToken {
         role: AuthorityRole::Primary,
@@ -472,6 +481,7 @@ pub fn identify(
         fhir_user,
         expires_at,
         smart: enforce,
+        grants,
     })
 }
 

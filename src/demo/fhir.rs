@@ -124,31 +124,32 @@ fn route(method: &Method, path: &str, query: Option<&str>) -> Response<ProxyBody
                 outcome("not-found", "no such resource"),
             ),
         },
-        [ty] => {
-            let patient = query.and_then(|q| {
-                q.split('&').find_map(|p| {
-                    p.strip_prefix("patient=")
-                        .or_else(|| p.strip_prefix("subject=Patient/"))
-                        .or_else(|| p.strip_prefix("subject=Patient%2F"))
-                        .map(str::to_string)
-                })
-            });
-            let hits = all
-                .into_iter()
-                .filter(|r| r["resourceType"] == *ty)
-                .filter(|r| patient.as_deref().is_none_or(|p| belongs_to(r, p)))
-                .collect();
-            fhir(StatusCode::OK, bundle(hits))
-        }
-        ["Patient", pid, ty] => {
-            let hits = all
-                .into_iter()
-                .filter(|r| r["resourceType"] == *ty && belongs_to(r, pid))
-                .collect();
-            fhir(StatusCode::OK, bundle(hits))
-        }
+        [ty] => fhir(StatusCode::OK, bundle(search(all, ty, query, None))),
+        ["Patient", pid, ty] => fhir(StatusCode::OK, bundle(search(all, ty, query, Some(pid)))),
         _ => fhir(StatusCode::NOT_FOUND, outcome("not-found", "unknown path")),
     }
+}
+
+/// Type search with the few parameters the demo uses: `patient`, `subject`, `_id` (comma lists allowed).
+fn search(all: Vec<Value>, ty: &str, query: Option<&str>, compartment: Option<&str>) -> Vec<Value> {
+    let params: Vec<(&str, String)> = query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k, v.replace("%2F", "/").replace("%2f", "/")))
+        .collect();
+    all.into_iter()
+        .filter(|r| r["resourceType"] == ty)
+        .filter(|r| compartment.is_none_or(|p| belongs_to(r, p)))
+        .filter(|r| {
+            params.iter().all(|(k, v)| match *k {
+                "patient" => belongs_to(r, v.trim_start_matches("Patient/")),
+                "subject" => v.strip_prefix("Patient/").is_some_and(|p| belongs_to(r, p)),
+                "_id" => v.split(',').any(|id| r["id"] == id),
+                _ => true,
+            })
+        })
+        .collect()
 }
 
 fn bundle(resources: Vec<Value>) -> Value {

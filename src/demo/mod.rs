@@ -90,7 +90,7 @@ pub async fn run(
         validation: ValidationSettings::default(),
         refresh: RefreshPolicy::default(),
         fetch_timeouts: FetchTimeouts::default(),
-        fhir_base_url: None,
+        smart: Default::default(),
         limits: ConnectionLimits::default(),
     };
     let running = match server::start(config.clone(), settings.clone()).await {
@@ -173,7 +173,7 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
     let ok = idp.mint(&claims(&|_| {}));
     vec![
         Example {
-            title: "succeeds: patient-portal reads its patient",
+            title: "succeeds: patient-portal reads its own patient",
             method: "GET",
             path: "/Patient/123",
             token: Some(ok.clone()),
@@ -181,9 +181,33 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
             answer: "the Patient resource",
         },
         Example {
-            title: "succeeds: clinician-app, ES256-signed token",
+            title: "succeeds, confined: a type search becomes Patient/123/Observation",
             method: "GET",
-            path: "/Observation?patient=123",
+            path: "/Observation",
+            token: Some(ok.clone()),
+            expect: 200,
+            answer: "a Bundle with only Patient 123's Observations",
+        },
+        Example {
+            title: "confined: another patient's Observation",
+            method: "GET",
+            path: "/Observation/obs-2",
+            token: Some(ok.clone()),
+            expect: 404,
+            answer: "not-found (it is outside the compartment)",
+        },
+        Example {
+            title: "confined: another patient",
+            method: "GET",
+            path: "/Patient/456",
+            token: Some(ok.clone()),
+            expect: 404,
+            answer: "not-found",
+        },
+        Example {
+            title: "succeeds: clinician-app with system scopes, ES256-signed token",
+            method: "GET",
+            path: "/Observation?patient=456",
             token: Some(idp.mint_with(
                 &idp.ec,
                 idp.ec.alg,
@@ -191,7 +215,7 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
                     c["azp"] = json!("clinician-app");
                     c["aud"] = json!("fhir-api-clinical");
                     c["fhirUser"] = json!("Practitioner/77");
-                    c["scp"] = json!("user/*.read");
+                    c["scp"] = json!("system/Observation.rs system/Patient.rs");
                 }),
             )),
             expect: 200,
@@ -251,6 +275,24 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
             }))),
             expect: 401,
             answer: "error=\"invalid_token\", fhirUser is missing",
+        },
+        Example {
+            title: "rejected: mixed SMART v1 and v2 scopes",
+            method: "GET",
+            path: "/Patient/123",
+            token: Some(idp.mint(&claims(&|c| {
+                c["scp"] = json!("patient/Observation.read patient/Condition.rs")
+            }))),
+            expect: 401,
+            answer: "error=\"invalid_token\", mixes SMART v1 and v2 scope syntax",
+        },
+        Example {
+            title: "rejected: v2 read-only scope cannot search",
+            method: "GET",
+            path: "/Observation?code=8867-4",
+            token: Some(idp.mint(&claims(&|c| c["scp"] = json!("patient/Observation.r")))),
+            expect: 403,
+            answer: "error=\"insufficient_scope\", scope=\"patient/Observation.s\"",
         },
         Example {
             title: "rejected: write with a Read-only application",

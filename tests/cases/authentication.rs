@@ -317,7 +317,7 @@ async fn c2_es256_tokens_of_the_second_provider_are_accepted() {
 async fn d6_absolute_fhir_user_outside_the_configured_base_is_403() {
     let w = World::new().await;
     let p = w
-        .proxy_with(|s| s.fhir_base_url = url::Url::parse("https://fhir.example/r4").ok())
+        .proxy_with(|s| s.smart.fhir_base_url = url::Url::parse("https://fhir.example/r4").ok())
         .await;
     let mut c = w.portal_claims();
     c["fhirUser"] = json!("https://fhir.example/r4/Patient/123");

@@ -10,7 +10,7 @@ async fn h9_identity_headers_are_set_by_the_proxy_and_client_copies_are_stripped
     let p = w.proxy().await;
     let t = w.portal_token();
     let response = client()
-        .get(url(&p, "/Observation?code=8867-4&patient=123"))
+        .get(url(&p, "/Medication?code=8867-4&form=tablet"))
         .bearer_auth(&t)
         .header("x-fhir-user", "Patient/999")
         .header("x-auth-subject", "admin")

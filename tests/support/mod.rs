@@ -109,7 +109,7 @@ pub fn settings(upstream: &str) -> RunSettings {
             connect: Duration::from_secs(1),
             total: Duration::from_secs(2),
         },
-        fhir_base_url: None,
+        smart: Default::default(),
         limits: ConnectionLimits {
             drain_timeout: Duration::from_secs(2),
             ..ConnectionLimits::default()

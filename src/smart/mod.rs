@@ -1,0 +1,439 @@
+//! SMART on FHIR authorization of a verified token for one request (rules D6, D7, E14, F1–F10, Q3, Q9–Q13, Q18).
+//!
+//! ```text
+//! VerifiedToken (scopes parsed once) ─┐
+//! method + path + query ──classify──▶ FhirRequest ──decide──▶ Decision (forward as is, or rewritten)
+//! ```
+//!
+//! Order of checks (F10): authentication happened before; then the application's `allowedDataActions` (only `Read`:
+//! GET/HEAD, F4, Q11) → the request must be classifiable → the interaction must be one SMART can grant → every type it
+//! touches must be covered by a scope with the needed permission (F2, F3, F8) → under `patient/` and `user/` scopes,
+//! confinement to the compartment of `fhirUser` by rewriting (F6, F7) or 404 for another patient's resource (H8).
+//! Pure: no I/O. Errors: [`Forbidden`] (403) and [`RequestError::NotFound`] (404).
+
+pub mod compartment;
+pub mod fhir_data;
+pub mod request;
+pub mod scope;
+
+use http::Method;
+use url::Url;
+
+use crate::error::{Forbidden, RequestError};
+use crate::token::VerifiedToken;
+use compartment::{with_query, Compartment, RewriteStyle};
+use request::{FhirRequest, Interaction, Touch, TouchKind};
+use scope::{Context, Grant, GrantSet, Perms, ResourceScope};
+
+/// Settings of the decision.
+#[derive(Debug, Clone, Default)]
+pub struct SmartSettings {
+    /// D6: the public base an absolute `fhirUser` must start with.
+    pub fhir_base_url: Option<Url>,
+    pub rewrite_style: RewriteStyle,
+}
+
+/// What to send upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The request as the client sent it.
+    Forward,
+    /// Another path and query (confined to a compartment or to a v2 scope's constraints).
+    Rewrite {
+        path_and_query: String,
+        /// A read by id turned into a search: answer with the single match (or 404).
+        unwrap: Option<SingleResource>,
+    },
+}
+
+/// The resource a rewritten read is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SingleResource {
+    pub resource_type: &'static str,
+    pub id: String,
+}
+
+/// The request line parts the decision needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLine<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+}
+
+/// F1: the paths anyone may read without a token (relative to the proxy's root).
+pub fn is_public(method: &Method, path: &str) -> bool {
+    (method == Method::GET || method == Method::HEAD)
+        && matches!(path, "/metadata" | "/.well-known/smart-configuration")
+}
+
+/// Decide whether the verified token may make this request, and how it must be sent.
+pub fn authorize(
+    token: &VerifiedToken,
+    line: RequestLine<'_>,
+    settings: &SmartSettings,
+) -> Result<Decision, RequestError> {
+    if !token.smart {
+        // Q10: primary-authority tokens pass through after authentication.
+        return Ok(Decision::Forward);
+    }
+    // D6: an absolute fhirUser must name a resource of this server, when the operator told us its base.
+    if let (Some(base), Some(user)) = (&settings.fhir_base_url, &token.fhir_user) {
+        if let Some(user_base) = &user.base {
+            if user_base.trim_end_matches('/') != base.as_str().trim_end_matches('/') {
+                return Err(Forbidden::FhirUserOutsideServer.into());
+            }
+        }
+    }
+    // F4, A7, Q11: `Read` is the only data action: GET and HEAD (a GET without the body), nothing else.
+    if line.method != Method::GET && line.method != Method::HEAD {
+        return Err(Forbidden::ReadOnly {
+            client: token.client_id.clone().unwrap_or_default(),
+            method: line.method.as_str().chars().take(16).collect(),
+        }
+        .into());
+    }
+    let request =
+        request::classify(line.method, line.path, line.query).map_err(Forbidden::Unclassifiable)?;
+    if request.interaction == Interaction::Capabilities {
+        return Ok(Decision::Forward);
+    }
+    let grants = &token.grants;
+    let Some(context) = grants.context else {
+        return Err(Forbidden::NoClinicalScope.into());
+    };
+    let decide = Decide {
+        grants,
+        context,
+        request: &request,
+        query: line.query,
+        style: settings.rewrite_style,
+        compartment: match context {
+            Context::System => None,
+            Context::Patient | Context::User => token
+                .fhir_user
+                .as_ref()
+                .and_then(|u| Compartment::of(u.resource_type, &u.id)),
+        },
+    };
+    decide.run()
+}
+
+/// One decision in progress.
+struct Decide<'a> {
+    grants: &'a GrantSet,
+    context: Context,
+    request: &'a FhirRequest,
+    query: Option<&'a str>,
+    style: RewriteStyle,
+    /// `None` under `system/` scopes, or when `fhirUser` has no compartment definition.
+    compartment: Option<Compartment<'a>>,
+}
+
+impl Decide<'_> {
+    fn confined(&self) -> bool {
+        self.context != Context::System
+    }
+
+    fn run(&self) -> Result<Decision, RequestError> {
+        let r = self.request;
+        if let Interaction::Operation(name) = &r.interaction {
+            return self.operation(name);
+        }
+        let needed = match r.interaction {
+            Interaction::Read | Interaction::VRead | Interaction::HistoryInstance => Perms::READ,
+            _ => Perms::SEARCH,
+        };
+        self.check_touches()?;
+        // F3: no type (system level, or a `*` compartment search) needs a `*` scope.
+        let constraints = self.coverage(r.resource_type, needed)?;
+        let extra = constraints
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        if !self.confined() {
+            return Ok(self.unconfined(&extra));
+        }
+        self.confine(&extra)
+    }
+
+    /// Under `system/` scopes: only v2 constraints may need a rewrite.
+    fn unconfined(&self, extra: &str) -> Decision {
+        let r = self.request;
+        if extra.is_empty() {
+            return Decision::Forward;
+        }
+        match (&r.interaction, r.resource_type, &r.id) {
+            (Interaction::Read, Some(ty), Some(id)) => Decision::Rewrite {
+                path_and_query: with_query(&format!("/{ty}"), None, &format!("_id={id}&{extra}")),
+                unwrap: Some(SingleResource {
+                    resource_type: ty,
+                    id: id.clone(),
+                }),
+            },
+            (Interaction::SearchType, Some(ty), _) => Decision::Rewrite {
+                path_and_query: with_query(&format!("/{ty}"), self.query, extra),
+                unwrap: None,
+            },
+            // coverage() refuses constrained grants for every other interaction.
+            _ => Decision::Forward,
+        }
+    }
+
+    /// F6, F7, Q9: confine to the compartment of fhirUser.
+    fn confine(&self, extra: &str) -> Result<Decision, RequestError> {
+        let r = self.request;
+        let Some(c) = self.compartment else {
+            return Err(Forbidden::NotConfinable(
+                "fhirUser has no compartment definition (Person, PractitionerRole)",
+            )
+            .into());
+        };
+        if let Interaction::SearchCompartment {
+            compartment,
+            compartment_id,
+        } = &r.interaction
+        {
+            return self.compartment_search(&c, compartment, compartment_id, extra);
+        }
+        let Some(ty) = r.resource_type else {
+            return Err(Forbidden::NotConfinable(
+                "system-level searches and history cannot be confined to a compartment",
+            )
+            .into());
+        };
+        if !c.contains_type(ty) {
+            // Q9: types with no link to the compartment (Medication, Organization, ...) are readable when covered.
+            return Ok(self.unconfined(extra));
+        }
+        match (&r.interaction, &r.id) {
+            // `GET Patient/<cid>` itself passes (F7); another patient's id is 404 (H8).
+            (Interaction::Read | Interaction::VRead | Interaction::HistoryInstance, Some(id)) if ty == c.resource_type => {
+                if id != c.id {
+                    return Err(RequestError::NotFound);
+                }
+                Ok(if extra.is_empty() { Decision::Forward } else { self.read_as_search(&c, ty, id, extra) })
+            }
+            (Interaction::Read, Some(id)) => Ok(self.read_as_search(&c, ty, id, extra)),
+            (Interaction::SearchType, _) => Ok(Decision::Rewrite {
+                path_and_query: c.search(self.style, ty, self.query, extra),
+                unwrap: None,
+            }),
+            _ => Err(Forbidden::NotConfinable(
+                "versions and history of compartment resources, and type history, cannot be confined by the proxy",
+            )
+            .into()),
+        }
+    }
+
+    /// `GET <CT>/<id>/<T|*>`: only the user's own compartment (another patient's is 404).
+    fn compartment_search(
+        &self,
+        c: &Compartment<'_>,
+        compartment: &str,
+        compartment_id: &str,
+        extra: &str,
+    ) -> Result<Decision, RequestError> {
+        if compartment != c.resource_type {
+            return Err(Forbidden::NotConfinable("a search in another kind of compartment").into());
+        }
+        if compartment_id != c.id {
+            return Err(RequestError::NotFound);
+        }
+        Ok(if extra.is_empty() {
+            Decision::Forward
+        } else {
+            let ty = self.request.resource_type.unwrap_or("*");
+            Decision::Rewrite {
+                path_and_query: with_query(
+                    &format!("/{}/{}/{ty}", c.resource_type, c.id),
+                    self.query,
+                    extra,
+                ),
+                unwrap: None,
+            }
+        })
+    }
+
+    /// F7: `GET T/id` → `GET <CT>/<cid>/T?_id=id`, answered with the single match or 404.
+    fn read_as_search(
+        &self,
+        c: &Compartment<'_>,
+        ty: &'static str,
+        id: &str,
+        extra: &str,
+    ) -> Decision {
+        let id_param = format!("_id={id}");
+        let extra = if extra.is_empty() {
+            id_param
+        } else {
+            format!("{id_param}&{extra}")
+        };
+        Decision::Rewrite {
+            path_and_query: c.search(self.style, ty, None, &extra),
+            unwrap: Some(SingleResource {
+                resource_type: ty,
+                id: id.to_string(),
+            }),
+        }
+    }
+
+    /// F8, Q12, Q18: every type the query pulls in or filters by.
+    fn check_touches(&self) -> Result<(), RequestError> {
+        for touch in &self.request.touches {
+            if self.confined() {
+                self.confined_touch(touch)?;
+            }
+            let needed = match touch.kind {
+                TouchKind::Include | TouchKind::RevInclude => Perms::READ,
+                _ => Perms::SEARCH,
+            };
+            // Constraints cannot be applied to resources pulled in by a parameter: only an unconstrained grant covers.
+            if !self.coverage(touch.resource_type, needed)?.is_empty() {
+                return Err(self.insufficient(touch.resource_type, needed, "a parameter-constrained scope cannot cover resources a query parameter pulls in"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Q18: what a rewrite cannot confine is refused under `patient/` and `user/` scopes.
+    fn confined_touch(&self, touch: &Touch) -> Result<(), RequestError> {
+        let refuse = |why| Err(Forbidden::NotConfinable(why).into());
+        if touch.iterate {
+            return refuse("_include:iterate cannot be confined to a compartment (rule Q18)");
+        }
+        match touch.kind {
+            TouchKind::RevInclude => refuse("_revinclude cannot be confined to a compartment (rule Q18)"),
+            TouchKind::ReverseChain => refuse("_has cannot be confined to a compartment (rule Q12)"),
+            TouchKind::Opaque => refuse("_filter, _query and _list cannot be confined to a compartment"),
+            TouchKind::TypeList => refuse("_type cannot be confined to a compartment"),
+            TouchKind::Include => match (touch.resource_type, &self.compartment) {
+                (None, _) => refuse("an _include without an explicit target type could reach the compartment (rule Q18)"),
+                (Some(t), Some(c)) if c.contains_type(t) => {
+                    refuse("an _include of a compartment type could return another patient's resources (rule Q18)")
+                }
+                _ => Ok(()),
+            },
+            TouchKind::Chain => Ok(()),
+        }
+    }
+
+    /// F2, F3, E15: is `ty` (or, for `None`, every type) covered with `needed`? Returns the constraints the request
+    /// must carry: empty when an unconstrained grant covers it.
+    fn coverage(
+        &self,
+        ty: Option<&str>,
+        needed: Perms,
+    ) -> Result<Vec<(String, String)>, RequestError> {
+        let covering: Vec<&Grant> = self
+            .grants
+            .grants
+            .iter()
+            .filter(|g| g.perms.contains(needed))
+            .filter(|g| match ty {
+                Some(t) => g.resource.covers(t),
+                None => g.resource == ResourceScope::Any,
+            })
+            .collect();
+        if covering.iter().any(|g| g.constraints.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let why = "no scope grants this interaction on this resource type";
+        let Some(first) = covering.first() else {
+            return Err(self.insufficient(ty, needed, why));
+        };
+        // Several differently constrained grants would need an OR the proxy cannot express in one query.
+        if covering.iter().any(|g| g.constraints != first.constraints) {
+            return Err(self.insufficient(ty, needed, "several parameter-constrained scopes cover this type; the proxy cannot combine them"));
+        }
+        // Constraints confine searches and reads by id only (E14: never $export, never history).
+        match self.request.interaction {
+            Interaction::Read | Interaction::SearchType | Interaction::SearchCompartment { .. } => {
+                Ok(first.constraints.clone())
+            }
+            _ => Err(self.insufficient(
+                ty,
+                needed,
+                "a parameter-constrained scope cannot authorize this interaction",
+            )),
+        }
+    }
+
+    /// H4: 403 with `scope="..."` naming what would have been needed.
+    fn insufficient(&self, ty: Option<&str>, needed: Perms, why: &'static str) -> RequestError {
+        let letters = needed.letters();
+        let scope = format!("{}/{}.{}", self.context.name(), ty.unwrap_or("*"), letters);
+        Forbidden::InsufficientScope {
+            interaction: self.request.interaction.label(),
+            needed: scope,
+            why,
+        }
+        .into()
+    }
+
+    /// F9, Q13, E14: the operations SMART scopes can grant.
+    fn operation(&self, name: &str) -> Result<Decision, RequestError> {
+        let r = self.request;
+        let read = Perms::READ.with(Perms::SEARCH);
+        match (name, r.resource_type, &r.id) {
+            ("export", ty, id) => {
+                if self.context != Context::System {
+                    return Err(
+                        Forbidden::NotConfinable("$export needs system/ scopes (rule F9)").into(),
+                    );
+                }
+                let mut types: Vec<Option<&str>> = r
+                    .touches
+                    .iter()
+                    .filter(|t| t.kind == TouchKind::TypeList)
+                    .map(|t| t.resource_type)
+                    .collect();
+                if types.is_empty() {
+                    types.push(None);
+                }
+                match (ty, id) {
+                    (None, None) => {}
+                    (Some("Patient"), None) => types.push(Some("Patient")),
+                    (Some("Group"), Some(_)) => types.extend([Some("Group"), Some("Patient")]),
+                    _ => return Err(Forbidden::OperationNotAllowed.into()),
+                }
+                for t in types {
+                    // E14: only unconstrained grants authorize $export.
+                    if !self.coverage(t, read)?.is_empty() {
+                        return Err(self.insufficient(
+                            t,
+                            read,
+                            "a parameter-constrained scope never authorizes $export (rule E14)",
+                        ));
+                    }
+                }
+                Ok(Decision::Forward)
+            }
+            // Q13: the patient's own $everything, with a read scope covering every type.
+            ("everything", Some("Patient"), Some(id)) => {
+                if !self.coverage(None, read)?.is_empty() {
+                    return Err(self.insufficient(
+                        None,
+                        read,
+                        "$everything needs an unconstrained */read scope (rule Q13)",
+                    ));
+                }
+                if let Some(c) = self.compartment.filter(|_| self.confined()) {
+                    if c.resource_type != "Patient" || c.id != id {
+                        return Err(RequestError::NotFound);
+                    }
+                } else if self.confined() {
+                    return Err(
+                        Forbidden::NotConfinable("fhirUser has no compartment definition").into(),
+                    );
+                }
+                Ok(Decision::Forward)
+            }
+            _ => Err(Forbidden::OperationNotAllowed.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
