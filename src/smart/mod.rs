@@ -360,6 +360,18 @@ impl Decide<'_> {
         }
     }
 
+    /// An unconstrained grant covers `ty` (`None`: every type) with `needed`.
+    fn unconstrained(&self, ty: Option<&str>, needed: Perms) -> bool {
+        self.grants.grants.iter().any(|g| {
+            g.constraints.is_empty()
+                && g.perms.contains(needed)
+                && match ty {
+                    Some(t) => g.resource.covers(t),
+                    None => g.resource == ResourceScope::Any,
+                }
+        })
+    }
+
     /// H4: 403 with `scope="..."` naming what would have been needed.
     fn insufficient(&self, ty: Option<&str>, needed: Perms, why: &'static str) -> RequestError {
         let letters = needed.letters();
@@ -400,11 +412,11 @@ impl Decide<'_> {
                 }
                 for t in types {
                     // E14: only unconstrained grants authorize $export.
-                    if !self.coverage(t, read)?.is_empty() {
+                    if !self.unconstrained(t, read) {
                         return Err(self.insufficient(
                             t,
                             read,
-                            "a parameter-constrained scope never authorizes $export (rule E14)",
+                            "$export needs an unconstrained read scope for each type; a parameter-constrained scope never authorizes it (rules F9, E14)",
                         ));
                     }
                 }
@@ -412,7 +424,7 @@ impl Decide<'_> {
             }
             // Q13: the patient's own $everything, with a read scope covering every type.
             ("everything", Some("Patient"), Some(id)) => {
-                if !self.coverage(None, read)?.is_empty() {
+                if !self.unconstrained(None, read) {
                     return Err(self.insufficient(
                         None,
                         read,

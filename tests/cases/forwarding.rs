@@ -23,8 +23,8 @@ async fn h9_identity_headers_are_set_by_the_proxy_and_client_copies_are_stripped
     assert_eq!(response.status(), 200);
     let seen = w.upstream.last();
     assert_eq!(
-        seen.uri, "/Observation?code=8867-4&patient=123",
-        "path and query kept"
+        seen.uri, "/Medication?code=8867-4&form=tablet",
+        "path and query kept (Q9: Medication is outside the compartment)"
     );
     assert_eq!(seen.headers["x-fhir-user"], "Patient/123");
     assert_eq!(seen.headers["x-auth-subject"], "user-1");

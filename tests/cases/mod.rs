@@ -2,3 +2,4 @@ mod authentication;
 mod cli;
 mod forwarding;
 mod key_sets;
+mod smart;

@@ -29,6 +29,23 @@ struct Behaviour {
     delay: Option<Duration>,
 }
 
+/// A search with `_id=X`: a searchset with one resource `{type}/X` when X starts with `in-` (a resource inside
+/// the compartment, by this stand-in's convention), else an empty searchset.
+fn id_search(path: &str, query: Option<&str>) -> Option<Bytes> {
+    let id = query?.split('&').find_map(|p| p.strip_prefix("_id="))?;
+    let ty = path.rsplit('/').next()?;
+    let entries = if id.starts_with("in-") {
+        format!(
+            r#"[{{"resource":{{"resourceType":"{ty}","id":"{id}","meta":{{"versionId":"3"}}}}}}]"#
+        )
+    } else {
+        "[]".to_string()
+    };
+    Some(Bytes::from(format!(
+        r#"{{"resourceType":"Bundle","type":"searchset","entry":{entries}}}"#
+    )))
+}
+
 pub struct RecordingUpstream {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Recorded>>>,
@@ -74,6 +91,8 @@ impl RecordingUpstream {
                     }
                     let out = if echo {
                         body
+                    } else if let Some(bundle) = id_search(parts.uri.path(), parts.uri.query()) {
+                        bundle
                     } else {
                         Bytes::from_static(br#"{"resourceType":"Patient","id":"123"}"#)
                     };

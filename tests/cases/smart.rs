@@ -1,0 +1,234 @@
+//! SMART authorization through the running proxy: what the upstream receives (T9–T18, F7, Q18).
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::*;
+use fhir_jwt_proxy::smart::compartment::RewriteStyle;
+
+fn token(w: &World, scp: &str) -> String {
+    let mut c = w.portal_claims();
+    c["scp"] = json!(scp);
+    w.smart_a.mint(&c)
+}
+
+#[tokio::test]
+async fn t9_azure_scope_confines_a_type_search_to_the_patient() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let a = get(
+        &p,
+        "/Observation?code=x",
+        Some(&token(&w, "patient.all.read")),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(w.upstream.last().uri, "/Patient/123/Observation?code=x");
+}
+
+#[tokio::test]
+async fn f7_param_rewrite_style_adds_the_compartment_parameter() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| s.smart.rewrite_style = RewriteStyle::Param)
+        .await;
+    assert_eq!(
+        get(
+            &p,
+            "/Observation?code=x",
+            Some(&token(&w, "patient/*.read"))
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        w.upstream.last().uri,
+        "/Observation?code=x&subject=Patient/123"
+    );
+}
+
+#[tokio::test]
+async fn t10_v2_read_scope_reads_by_id_but_cannot_search() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = token(&w, "patient/Observation.r");
+    let a = get(&p, "/Observation?code=x", Some(&t)).await;
+    assert_eq!(a.status, 403);
+    assert_eq!(a.error_code().as_deref(), Some("insufficient_scope"));
+    assert!(
+        a.challenge.contains("scope=\"patient/Observation.s\""),
+        "{}",
+        a.challenge
+    );
+    assert_eq!(a.issue_code(), "forbidden");
+    assert_eq!(w.upstream.count(), 0);
+    // In the compartment: the read becomes an _id search, answered with the resource itself.
+    let response = client()
+        .get(url(&p, "/Observation/in-9"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["etag"], "W/\"3\"");
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.bytes().await.expect("body")).expect("json");
+    assert_eq!(
+        body,
+        json!({"resourceType": "Observation", "id": "in-9", "meta": {"versionId": "3"}})
+    );
+    assert_eq!(w.upstream.last().uri, "/Patient/123/Observation?_id=in-9");
+}
+
+#[tokio::test]
+async fn t16_a_resource_of_another_patient_is_404() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = token(&w, "patient/*.read");
+    let a = get(&p, "/Observation/999", Some(&t)).await;
+    assert_eq!(a.status, 404);
+    assert_eq!(a.issue_code(), "not-found");
+    assert_eq!(w.upstream.last().uri, "/Patient/123/Observation?_id=999");
+    // Another patient: 404 without asking the upstream.
+    let before = w.upstream.count();
+    assert_eq!(get(&p, "/Patient/456", Some(&t)).await.status, 404);
+    assert_eq!(w.upstream.count(), before);
+    // The own patient passes unchanged.
+    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(w.upstream.last().uri, "/Patient/123");
+}
+
+#[tokio::test]
+async fn t11_t12_t13_t14_malformed_scope_strings_are_401_naming_the_scope() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    for (scp, says) in [
+        ("patient/Observation.read patient/Condition.rs", "E10"),
+        ("patient/*.read user/*.read", "E11"),
+        (
+            "patient/Observation.read-only",
+            "patient/Observation.read-only",
+        ),
+        ("patient/Observation.rs?category:not=lab", "E13"),
+        ("patient/Observation.rs?_include=x", "E13"),
+        ("patient/Observation.rs?subject.name=x", "E13"),
+        ("patient/Observaton.read", "E12"),
+    ] {
+        let a = get(&p, "/Observation", Some(&token(&w, scp))).await;
+        assert_eq!(a.status, 401, "{scp}");
+        assert_eq!(a.error_code().as_deref(), Some("invalid_token"), "{scp}");
+        assert!(a.challenge.contains(says), "{scp}: {}", a.challenge);
+    }
+    assert_eq!(w.upstream.count(), 0);
+}
+
+#[tokio::test]
+async fn t15_writes_are_403_and_nothing_is_forwarded() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = token(&w, "patient/*.cruds");
+    for (m, path) in [
+        (Method::POST, "/Observation"),
+        (Method::DELETE, "/Patient/123"),
+        (Method::POST, "/"),
+        (Method::POST, "/Observation/_search"),
+    ] {
+        assert_eq!(send(&p, m, path, Some(&t)).await.status, 403, "{path}");
+    }
+    assert_eq!(w.upstream.count(), 0);
+}
+
+#[tokio::test]
+async fn t17_export_needs_system_scopes() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    assert_eq!(
+        get(&p, "/$export", Some(&token(&w, "patient/*.read")))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(w.upstream.count(), 0);
+    assert_eq!(
+        get(&p, "/$export", Some(&token(&w, "system/*.read")))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(w.upstream.last().uri, "/$export");
+}
+
+#[tokio::test]
+async fn q18_includes_that_could_leak_another_patient_are_403() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = token(&w, "patient/*.read");
+    for path in [
+        "/Observation?_revinclude=Provenance:target",
+        "/Observation?_include=Observation:subject",
+        "/Observation?_include:iterate=Observation:performer:Practitioner",
+        "/Observation?_has:Condition:subject:code=x",
+    ] {
+        assert_eq!(get(&p, path, Some(&t)).await.status, 403, "{path}");
+    }
+    assert_eq!(w.upstream.count(), 0);
+    let a = get(
+        &p,
+        "/Observation?_include=Observation:performer:Practitioner",
+        Some(&t),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        w.upstream.last().uri,
+        "/Patient/123/Observation?_include=Observation:performer:Practitioner"
+    );
+}
+
+#[tokio::test]
+async fn q9_types_outside_the_compartment_pass_unchanged() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    assert_eq!(
+        get(&p, "/Medication/5", Some(&token(&w, "patient/*.read")))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(w.upstream.last().uri, "/Medication/5");
+}
+
+#[tokio::test]
+async fn q13_everything_for_the_own_patient_only() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = token(&w, "patient/*.read");
+    assert_eq!(
+        get(&p, "/Patient/123/$everything", Some(&t)).await.status,
+        200
+    );
+    assert_eq!(
+        get(&p, "/Patient/456/$everything", Some(&t)).await.status,
+        404
+    );
+    assert_eq!(
+        get(&p, "/Patient/123/$validate", Some(&t)).await.status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn q18_a_token_without_fhir_user_never_skips_confinement() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let mut c = w.portal_claims();
+    c.as_object_mut().expect("object").remove("fhirUser");
+    assert_eq!(
+        get(&p, "/Observation", Some(&w.smart_a.mint(&c)))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(w.upstream.count(), 0);
+}
