@@ -1,0 +1,185 @@
+//! Criterion benches of the per-request work: token validation per algorithm, scope parsing, request
+//! classification, the SMART decision, and loading a 2 × 25 application config.
+//! Run: `cargo bench --bench validation` (add `-- --quick` for a short run).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::Method;
+use serde_json::json;
+
+use fhir_jwt_proxy::config::{AuthorityRole, Config, LoadOptions};
+use fhir_jwt_proxy::demo::issuer::{sign_compact, SigningKey};
+use fhir_jwt_proxy::discovery::{JwksDocument, ProviderMetadata};
+use fhir_jwt_proxy::keys::{parse_jwks, Alg, Issuer, KeySet};
+use fhir_jwt_proxy::smart::{self, compartment::RewriteStyle, RequestLine, SmartSettings};
+use fhir_jwt_proxy::token::{self, ValidationSettings};
+
+const ISS: &str = "https://idp.example/realms/a";
+const NOW: u64 = 1_800_000_000;
+
+fn config() -> Config {
+    let apps: Vec<_> = (0..25)
+        .map(|i| json!({"clientId": format!("app-{i}"), "audience": "fhir-api", "allowedDataActions": ["Read"]}))
+        .collect();
+    let apps_b: Vec<_> = (0..25)
+        .map(|i| json!({"clientId": format!("b-app-{i}"), "audience": "fhir-b", "allowedDataActions": ["Read"]}))
+        .collect();
+    let json = json!({"authenticationConfiguration": {
+        "authority": "https://login.example/t", "audience": "https://fhir.example",
+        "smartIdentityProviders": [
+            {"authority": ISS, "applications": apps},
+            {"authority": "https://other.example", "applications": apps_b},
+        ]
+    }});
+    Config::from_json(json.to_string().as_bytes(), LoadOptions::default()).expect("config")
+}
+
+fn key_set(key: &SigningKey) -> KeySet {
+    let doc = JwksDocument {
+        bytes: json!({"keys": [key.jwk()]}).to_string().into(),
+        max_age: None,
+    };
+    let meta = ProviderMetadata {
+        issuer: Issuer::new(ISS),
+        jwks_uri: url::Url::parse("https://idp.example/keys").expect("url"),
+    };
+    parse_jwks("u", &doc, meta).expect("keys")
+}
+
+fn claims() -> serde_json::Value {
+    json!({
+        "iss": ISS, "sub": "user-1", "aud": "fhir-api", "azp": "app-24",
+        "scp": "patient/Observation.rs patient/Patient.rs patient/Condition.rs openid fhirUser launch/patient",
+        "fhirUser": "Patient/123", "iat": NOW, "exp": NOW + 3600,
+    })
+}
+
+fn validation(c: &mut Criterion) {
+    let config = config();
+    let settings = ValidationSettings::default();
+    for alg in [Alg::RS256, Alg::PS256, Alg::ES256, Alg::ES384] {
+        let key = SigningKey::generate(alg, "k1").expect("key");
+        let keys = key_set(&key);
+        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": "k1"});
+        let raw = sign_compact(
+            &key,
+            alg,
+            header.to_string().as_bytes(),
+            claims().to_string().as_bytes(),
+        );
+        c.bench_function(&format!("token/validate_cold/{}", alg.name()), |b| {
+            b.iter(|| {
+                let jws = token::parse(black_box(&raw), &settings).expect("parse");
+                jws.verify_signature(&keys).expect("signature");
+                let exp = jws.check_times(NOW, 300).expect("times");
+                token::identify(&jws, &[AuthorityRole::Smart(0)], &config, &settings, exp)
+                    .expect("identify")
+            })
+        });
+    }
+    let key = SigningKey::generate(Alg::RS256, "k1").expect("key");
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": "k1"});
+    let raw = sign_compact(
+        &key,
+        Alg::RS256,
+        header.to_string().as_bytes(),
+        claims().to_string().as_bytes(),
+    );
+    c.bench_function("token/parse_only", |b| {
+        b.iter(|| token::parse(black_box(&raw), &settings).expect("parse"))
+    });
+}
+
+fn smart_benches(c: &mut Criterion) {
+    let scopes = "patient/Observation.rs patient/Patient.rs patient/Condition.rs?clinical-status=active openid fhirUser launch/patient offline_access";
+    c.bench_function("smart/scope_parse", |b| {
+        b.iter(|| smart::scope::parse(black_box(scopes)).expect("scopes"))
+    });
+
+    let lines = [
+        (Method::GET, "/Observation", Some("code=http://loinc.org|8867-4&_include=Observation:performer:Practitioner&_count=50")),
+        (Method::GET, "/Patient/123", None),
+        (Method::GET, "/Observation/obs-1/_history/2", None),
+    ];
+    c.bench_function("smart/classify", |b| {
+        b.iter(|| {
+            for (m, p, q) in &lines {
+                black_box(smart::request::classify(m, p, *q).expect("classify"));
+            }
+        })
+    });
+
+    let config = config();
+    let key = SigningKey::generate(Alg::ES256, "k1").expect("key");
+    let keys = key_set(&key);
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": "k1"});
+    let raw = sign_compact(
+        &key,
+        Alg::ES256,
+        header.to_string().as_bytes(),
+        claims().to_string().as_bytes(),
+    );
+    let settings = ValidationSettings::default();
+    let jws = token::parse(&raw, &settings).expect("parse");
+    jws.verify_signature(&keys).expect("signature");
+    let verified = token::identify(
+        &jws,
+        &[AuthorityRole::Smart(0)],
+        &config,
+        &settings,
+        (NOW + 3600) as f64,
+    )
+    .expect("identify");
+    let smart_settings = SmartSettings {
+        fhir_base_url: None,
+        rewrite_style: RewriteStyle::Path,
+    };
+    c.bench_function("smart/decide_compartment_search", |b| {
+        b.iter(|| {
+            let line = RequestLine {
+                method: &Method::GET,
+                path: "/Observation",
+                query: Some("code=8867-4&_count=50"),
+            };
+            smart::authorize(black_box(&verified), line, &smart_settings).expect("allowed")
+        })
+    });
+    c.bench_function("smart/decide_read_own_patient", |b| {
+        b.iter(|| {
+            let line = RequestLine {
+                method: &Method::GET,
+                path: "/Patient/123",
+                query: None,
+            };
+            smart::authorize(black_box(&verified), line, &smart_settings).expect("allowed")
+        })
+    });
+}
+
+fn config_load(c: &mut Criterion) {
+    let text = {
+        let apps: Vec<_> = (0..25)
+            .map(|i| json!({"clientId": format!("app-{i}"), "audience": "fhir-api", "allowedDataActions": ["Read"]}))
+            .collect();
+        let apps_b: Vec<_> = (0..25)
+            .map(|i| json!({"clientId": format!("b-app-{i}"), "audience": "fhir-b", "allowedDataActions": ["Read"]}))
+            .collect();
+        json!({"properties": {"authenticationConfiguration": {
+            "authority": "https://login.example/t", "audience": "https://fhir.example",
+            "smartIdentityProviders": [
+                {"authority": ISS, "applications": apps},
+                {"authority": "https://other.example", "applications": apps_b},
+            ]
+        }}})
+        .to_string()
+    };
+    c.bench_function("config/load_2x25", |b| {
+        b.iter(|| {
+            Config::from_json(black_box(text.as_bytes()), LoadOptions::default()).expect("config")
+        })
+    });
+}
+
+criterion_group!(benches, validation, smart_benches, config_load);
+criterion_main!(benches);
