@@ -14,6 +14,7 @@ use fhir_jwt_proxy::discovery::{JwksDocument, ProviderMetadata};
 use fhir_jwt_proxy::keys::{parse_jwks, Alg, Issuer, KeySet};
 use fhir_jwt_proxy::smart::{self, compartment::RewriteStyle, RequestLine, SmartSettings};
 use fhir_jwt_proxy::token::{self, ValidationSettings};
+use fhir_jwt_proxy::token_cache::{CachedToken, TokenCache, TokenCacheSettings};
 
 const ISS: &str = "https://idp.example/realms/a";
 const NOW: u64 = 1_800_000_000;
@@ -86,6 +87,35 @@ fn validation(c: &mut Criterion) {
         header.to_string().as_bytes(),
         claims().to_string().as_bytes(),
     );
+    // The cache-hit path: lookup by the token bytes, key-set identity, exp/nbf.
+    let keys = std::sync::Arc::new(key_set(&key));
+    let cache = TokenCache::new(TokenCacheSettings::default());
+    let jws = token::parse(&raw, &settings).expect("parse");
+    let verified = token::identify(
+        &jws,
+        &[AuthorityRole::Smart(0)],
+        &config,
+        &settings,
+        (NOW + 3600) as f64,
+    )
+    .expect("identify");
+    let entry = CachedToken::new(
+        std::sync::Arc::new(verified),
+        0,
+        None,
+        &keys,
+        NOW,
+        300,
+        std::time::Duration::from_secs(300),
+    );
+    cache.insert(&raw, entry);
+    c.bench_function("token/cache_hit", |b| {
+        b.iter(|| {
+            let hit = cache.get(black_box(&raw)).expect("hit");
+            assert!(hit.verified_with(&keys) && (NOW as f64) < hit.token.expires_at + 300.0);
+            hit
+        })
+    });
     c.bench_function("token/parse_only", |b| {
         b.iter(|| token::parse(black_box(&raw), &settings).expect("parse"))
     });

@@ -18,6 +18,7 @@ use crate::server::{ConnectionLimits, RunSettings};
 use crate::smart::compartment::RewriteStyle;
 use crate::smart::SmartSettings;
 use crate::token::{ValidationSettings, DEFAULT_MAX_TOKEN_BYTES};
+use crate::token_cache::TokenCacheSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,6 +110,12 @@ pub struct RunArgs {
     /// (Observation?...&subject=Patient/123, for servers without compartment search).
     #[arg(long, env = "FHIR_JWT_PROXY_COMPARTMENT_REWRITE", value_enum, default_value_t = RewriteStyle::Path)]
     pub compartment_rewrite: RewriteStyle,
+    /// Verified-token cache size in bytes (token bytes + ~1 KiB each); 0 disables it.
+    #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub token_cache_bytes: u64,
+    /// Longest a verified token stays cached, in seconds (never past its exp).
+    #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_TTL", default_value_t = 300)]
+    pub token_cache_ttl: u64,
     /// Largest Authorization header accepted, in bytes.
     #[arg(long, env = "FHIR_JWT_PROXY_MAX_TOKEN_BYTES", default_value_t = DEFAULT_MAX_TOKEN_BYTES)]
     pub max_token_bytes: usize,
@@ -187,6 +194,10 @@ impl RunArgs {
                 ..RefreshPolicy::default()
             },
             fetch_timeouts: FetchTimeouts::default(),
+            token_cache: TokenCacheSettings {
+                max_bytes: self.token_cache_bytes,
+                ttl: Duration::from_secs(self.token_cache_ttl),
+            },
             smart: SmartSettings {
                 fhir_base_url: self
                     .fhir_base_url

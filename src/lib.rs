@@ -13,6 +13,7 @@
 //! - [`discovery`] — OIDC metadata and JWKS fetches through one HTTP client.
 //! - [`keys`] — per-issuer key sets, background refresh, single-flight unknown-`kid` refetch (uses `discovery`).
 //! - [`token`] — pure validation → [`token::VerifiedToken`] (uses `keys` types, no I/O).
+//! - [`token_cache`] — verified tokens by their bytes, so a repeated token skips signature work.
 //! - [`smart`] — pure SMART authorization of a verified token for a request (no I/O).
 //! - [`forward`] — the upstream client: URI rewrite, hop-by-hop and identity headers, streaming.
 //! - [`proxy`] — the per-request service: public paths → token → smart → forward.
@@ -37,3 +38,4 @@ pub mod server;
 pub mod smart;
 pub mod state;
 pub mod token;
+pub mod token_cache;

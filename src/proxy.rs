@@ -27,6 +27,7 @@ use crate::forward::{strip_identity_headers, Upstream};
 use crate::smart;
 use crate::state::{SharedState, Snapshot};
 use crate::token::{self, VerifiedToken};
+use crate::token_cache::CachedToken;
 
 /// Everything a connection needs to serve requests; cheap to clone.
 #[derive(Debug, Clone)]
@@ -155,13 +156,36 @@ pub fn unix_now() -> u64 {
 }
 
 /// Rules C, B2–B8, D, G: from the raw token to a [`VerifiedToken`], refetching the issuer's keys once if the
-/// token names a `kid` the cached set does not hold (B5).
+/// token names a `kid` the cached set does not hold (B5). A token verified before with the issuer's current key set
+/// comes from the cache: only `exp`/`nbf` are checked again.
 pub async fn authenticate(
     snapshot: &Snapshot,
     raw: &str,
     now: u64,
-) -> Result<VerifiedToken, TokenError> {
+) -> Result<Arc<VerifiedToken>, TokenError> {
     let settings = &snapshot.validation;
+    let leeway = settings.leeway_secs;
+    if let Some(hit) = snapshot.token_cache.get(raw) {
+        let current = snapshot
+            .keys
+            .stores
+            .get(hit.store)
+            .and_then(|s| s.current());
+        if current.is_some_and(|keys| hit.verified_with(&keys)) {
+            let (now_f, leeway_f) = (now as f64, leeway as f64);
+            if now_f >= hit.token.expires_at + leeway_f {
+                snapshot.token_cache.remove(raw);
+                return Err(TokenError::Expired);
+            }
+            if hit.not_before.is_some_and(|nbf| now_f < nbf - leeway_f) {
+                return Err(TokenError::NotYetValid);
+            }
+            return Ok(hit.token.clone());
+        }
+        // The key set changed since: verify again from scratch.
+        snapshot.token_cache.remove(raw);
+    }
+
     let jws = token::parse(raw, settings)?;
     let iss = jws.issuer()?;
     let matches: Vec<_> = snapshot.keys.by_issuer(iss).collect();
@@ -169,14 +193,41 @@ pub async fn authenticate(
         // B3, B6: an issuer nobody configured, or one whose authority has not answered yet.
         return Err(TokenError::UnknownIssuer);
     };
-    match jws.verify_signature(keys) {
+    let keys = match jws.verify_signature(keys) {
         Err(TokenError::UnknownKid) => match store.refetch_for_unknown_kid().await {
-            Some(fresh) => jws.verify_signature(&fresh)?,
+            Some(fresh) => {
+                jws.verify_signature(&fresh)?;
+                fresh
+            }
             None => return Err(TokenError::UnknownKid),
         },
-        other => other?,
-    }
-    let exp = jws.check_times(now, settings.leeway_secs)?;
+        other => other.map(|()| keys.clone())?,
+    };
+    let exp = jws.check_times(now, leeway)?;
     let roles: Vec<AuthorityRole> = matches.iter().map(|(s, _)| s.role).collect();
-    token::identify(&jws, &roles, &snapshot.config, settings, exp)
+    let verified = Arc::new(token::identify(
+        &jws,
+        &roles,
+        &snapshot.config,
+        settings,
+        exp,
+    )?);
+    if let Some(index) = snapshot
+        .keys
+        .stores
+        .iter()
+        .position(|s| Arc::ptr_eq(s, store))
+    {
+        let entry = CachedToken::new(
+            verified.clone(),
+            index,
+            jws.not_before(),
+            &keys,
+            now,
+            leeway,
+            snapshot.token_cache.ttl,
+        );
+        snapshot.token_cache.insert(raw, entry);
+    }
+    Ok(verified)
 }

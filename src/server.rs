@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::smart::SmartSettings;
+use crate::token_cache::{TokenCache, TokenCacheSettings};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -43,6 +44,7 @@ pub struct RunSettings {
     pub refresh: RefreshPolicy,
     pub fetch_timeouts: FetchTimeouts,
     pub smart: SmartSettings,
+    pub token_cache: TokenCacheSettings,
     pub limits: ConnectionLimits,
 }
 
@@ -140,6 +142,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         keys,
         validation: settings.validation,
         smart: settings.smart.clone(),
+        token_cache: TokenCache::new(settings.token_cache),
     });
     let upstream = Arc::new(Upstream::new(settings.upstream.clone())?);
 

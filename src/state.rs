@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::keys::KeyStores;
 use crate::smart::SmartSettings;
 use crate::token::ValidationSettings;
+use crate::token_cache::TokenCache;
 
 #[derive(Debug)]
 pub struct Snapshot {
@@ -19,6 +20,8 @@ pub struct Snapshot {
     pub keys: KeyStores,
     pub validation: ValidationSettings,
     pub smart: SmartSettings,
+    /// Verified tokens of this snapshot's config and key sets (a reload starts a new one).
+    pub token_cache: TokenCache,
 }
 
 /// The current snapshot, shared by every connection.

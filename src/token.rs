@@ -297,6 +297,11 @@ impl Jws<'_> {
         Ok(exp)
     }
 
+    /// `nbf`, if it is a number (for the token cache, which rechecks it on every hit).
+    pub fn not_before(&self) -> Option<f64> {
+        self.time_claim("nbf").ok().flatten()
+    }
+
     fn time_claim(&self, name: &'static str) -> Result<Option<f64>, TokenError> {
         match self.claims.get(name) {
             None => Ok(None),

@@ -91,6 +91,7 @@ pub async fn run(
         refresh: RefreshPolicy::default(),
         fetch_timeouts: FetchTimeouts::default(),
         smart: Default::default(),
+        token_cache: Default::default(),
         limits: ConnectionLimits::default(),
     };
     let running = match server::start(config.clone(), settings.clone()).await {

@@ -3,3 +3,4 @@ mod cli;
 mod forwarding;
 mod key_sets;
 mod smart;
+mod token_cache;

@@ -110,6 +110,7 @@ pub fn settings(upstream: &str) -> RunSettings {
             total: Duration::from_secs(2),
         },
         smart: Default::default(),
+        token_cache: Default::default(),
         limits: ConnectionLimits {
             drain_timeout: Duration::from_secs(2),
             ..ConnectionLimits::default()
