@@ -10,10 +10,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
-use crate::config::{Config, PrimarySmartMode, MAX_CLOCK_LEEWAY_SECS};
+use std::sync::Arc;
+
+use crate::config::{Config, LoadOptions, PrimarySmartMode, MAX_CLOCK_LEEWAY_SECS};
 use crate::discovery::FetchTimeouts;
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
+use crate::reload::ReloadSource;
 use crate::server::{ConnectionLimits, RunSettings};
 use crate::smart::compartment::RewriteStyle;
 use crate::smart::SmartSettings;
@@ -125,6 +128,13 @@ pub struct RunArgs {
     /// Maximum concurrent client connections.
     #[arg(long, env = "FHIR_JWT_PROXY_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// How often the config file is checked for changes, in milliseconds (SIGHUP reloads at once).
+    #[arg(
+        long,
+        env = "FHIR_JWT_PROXY_CONFIG_POLL_INTERVAL_MS",
+        default_value_t = 2000
+    )]
+    pub config_poll_interval_ms: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, env = "FHIR_JWT_PROXY_DRAIN_TIMEOUT", default_value_t = 30)]
     pub drain_timeout: u64,
@@ -160,20 +170,23 @@ pub struct DemoArgs {
     pub self_test: bool,
 }
 
-impl RunArgs {
-    /// Derived, validated settings; the file's `proxy` object fills what no flag set.
-    pub fn settings(&self, config: &Config) -> RunSettings {
+/// The flags that override the file's `proxy` object; kept so a reload can merge them with the new file.
+#[derive(Debug, Clone)]
+struct FlagLayer {
+    clock_leeway: Option<u64>,
+    require_at_jwt_typ: bool,
+    primary_smart_mode: Option<PrimarySmartMode>,
+    max_token_bytes: usize,
+    fhir_base_url: Option<Url>,
+    compartment_rewrite: RewriteStyle,
+}
+
+impl FlagLayer {
+    /// Flag (or environment) first, then the file, then the default.
+    fn effective(&self, config: &Config) -> (ValidationSettings, SmartSettings) {
         let file = &config.file_settings;
-        RunSettings {
-            listen: self.listen,
-            admin_listen: self.admin_listen,
-            upstream: UpstreamSettings {
-                base: self.upstream.clone(),
-                timeout: Duration::from_secs(self.upstream_timeout.max(1)),
-                forward_token: self.forward_token,
-            },
-            allow_insecure_http: self.common.allow_insecure_http,
-            validation: ValidationSettings {
+        (
+            ValidationSettings {
                 leeway_secs: self
                     .clock_leeway
                     .or(file.clock_leeway_seconds)
@@ -186,6 +199,48 @@ impl RunArgs {
                     .unwrap_or_default(),
                 max_token_bytes: self.max_token_bytes.max(1024),
             },
+            SmartSettings {
+                fhir_base_url: self
+                    .fhir_base_url
+                    .clone()
+                    .or_else(|| file.fhir_base_url.clone()),
+                rewrite_style: self.compartment_rewrite,
+            },
+        )
+    }
+}
+
+impl RunArgs {
+    /// Derived, validated settings; the file's `proxy` object fills what no flag set.
+    pub fn settings(&self, config: &Config) -> RunSettings {
+        let flags = FlagLayer {
+            clock_leeway: self.clock_leeway,
+            require_at_jwt_typ: self.require_at_jwt_typ,
+            primary_smart_mode: self.primary_smart_mode,
+            max_token_bytes: self.max_token_bytes,
+            fhir_base_url: self.fhir_base_url.clone(),
+            compartment_rewrite: self.compartment_rewrite,
+        };
+        let (validation, smart) = flags.effective(config);
+        RunSettings {
+            listen: self.listen,
+            admin_listen: self.admin_listen,
+            upstream: UpstreamSettings {
+                base: self.upstream.clone(),
+                timeout: Duration::from_secs(self.upstream_timeout.max(1)),
+                forward_token: self.forward_token,
+            },
+            allow_insecure_http: self.common.allow_insecure_http,
+            validation,
+            smart,
+            reload: Some(ReloadSource {
+                path: self.config.clone(),
+                options: LoadOptions {
+                    allow_insecure_http: self.common.allow_insecure_http,
+                },
+                poll_interval: Duration::from_millis(self.config_poll_interval_ms.max(50)),
+                settings: Arc::new(move |c: &Config| flags.effective(c)),
+            }),
             refresh: RefreshPolicy {
                 interval: Duration::from_secs(self.jwks_refresh_interval.max(1)),
                 // An operator who asks for a shorter interval than the floor gets it.
@@ -197,13 +252,6 @@ impl RunArgs {
             token_cache: TokenCacheSettings {
                 max_bytes: self.token_cache_bytes,
                 ttl: Duration::from_secs(self.token_cache_ttl),
-            },
-            smart: SmartSettings {
-                fhir_base_url: self
-                    .fhir_base_url
-                    .clone()
-                    .or_else(|| file.fhir_base_url.clone()),
-                rewrite_style: self.compartment_rewrite,
             },
             limits: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(self.header_read_timeout.max(1)),

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::config::{Authority, AuthorityRole};
 use crate::discovery::{DiscoveryError, Fetcher, JwksDocument, ProviderMetadata};
 use crate::error::TokenError;
+use crate::metrics::Metrics;
 
 /// The `issuer` of a provider's discovery document: what a token's `iss` must equal byte for byte (B2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -336,6 +337,7 @@ pub struct IssuerKeys {
     last_forced: tokio::sync::Mutex<Option<Instant>>,
     /// For `/readyz` and logs: why the last fetch failed.
     last_error: Mutex<Option<String>>,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for IssuerKeys {
@@ -352,6 +354,7 @@ impl IssuerKeys {
         authority: Authority,
         fetcher: Fetcher,
         policy: RefreshPolicy,
+        metrics: Metrics,
     ) -> Self {
         IssuerKeys {
             role,
@@ -362,6 +365,7 @@ impl IssuerKeys {
             generation: AtomicU64::new(0),
             last_forced: tokio::sync::Mutex::new(None),
             last_error: Mutex::new(None),
+            metrics,
         }
     }
 
@@ -410,6 +414,8 @@ impl IssuerKeys {
         &self,
         result: Result<(KeySet, Option<Duration>), DiscoveryError>,
     ) -> Result<Option<Duration>, DiscoveryError> {
+        self.metrics
+            .jwks_fetch(self.authority.as_str(), result.is_ok());
         match result {
             Ok((set, max_age)) => {
                 for why in &set.skipped {

@@ -17,7 +17,9 @@
 //! - [`smart`] — pure SMART authorization of a verified token for a request (no I/O).
 //! - [`forward`] — the upstream client: URI rewrite, hop-by-hop and identity headers, streaming.
 //! - [`proxy`] — the per-request service: public paths → token → smart → forward.
+//! - [`metrics`] — Prometheus counters and histograms, rendered on the admin listener.
 //! - [`error`] — request errors and their one mapping to HTTP.
+//! - [`reload`] — SIGHUP and file-change reloads that swap a whole new snapshot.
 //! - [`state`] — the snapshot (config + key stores) behind one `ArcSwap`.
 //! - [`server`] — listeners, limits, admin routes, shutdown.
 //! - [`check`], [`cli`], [`demo`] — the commands.
@@ -33,7 +35,9 @@ pub mod discovery;
 pub mod error;
 pub mod forward;
 pub mod keys;
+pub mod metrics;
 pub mod proxy;
+pub mod reload;
 pub mod server;
 pub mod smart;
 pub mod state;

@@ -15,27 +15,44 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
 use crate::body::ProxyBody;
 use crate::config::AuthorityRole;
 use crate::error::{RequestError, TokenError};
 use crate::forward::{strip_identity_headers, Upstream};
+use crate::metrics::Metrics;
 use crate::smart;
 use crate::state::{SharedState, Snapshot};
 use crate::token::{self, VerifiedToken};
 use crate::token_cache::CachedToken;
+
+/// `X-Request-Id`: kept when the client sent a sane one, else generated; passed upstream and returned.
+pub const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 /// Everything a connection needs to serve requests; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Proxy {
     pub state: SharedState,
     pub upstream: Arc<Upstream>,
+    pub metrics: Metrics,
     /// Whether the listener is TLS (for `X-Forwarded-Proto`).
     pub tls: bool,
+}
+
+/// What the request line and the token said, for the one log line and the metrics (all bounded values).
+#[derive(Debug, Default)]
+struct Trace {
+    provider: &'static str,
+    /// A configured `clientId`, `other` (a primary-authority client) or `-`.
+    client_id: String,
+    interaction: &'static str,
+    resource_type: &'static str,
+    /// When the proxy's own work ended (forwarding started, or the refusal was decided).
+    decided: Option<Instant>,
 }
 
 impl Proxy {
@@ -48,39 +65,62 @@ impl Proxy {
         let started = Instant::now();
         let method = req.method().clone();
         strip_identity_headers(req.headers_mut());
+        let request_id = request_id(req.headers());
+        req.headers_mut().insert(REQUEST_ID, request_id.clone());
         let snapshot = self.state.load();
 
-        let mut who: Option<(AuthorityRole, Option<String>)> = None;
-        let result = self.process(req, client, &snapshot, &mut who).await;
-        let (provider, client_id) = match &who {
-            Some((AuthorityRole::Primary, c)) => ("primary".to_string(), c.clone()),
-            Some((AuthorityRole::Smart(i), c)) => (format!("smart[{i}]"), c.clone()),
-            None => ("-".to_string(), None),
+        let mut trace = Trace {
+            provider: "-",
+            client_id: "-".into(),
+            interaction: "-",
+            resource_type: "-",
+            decided: None,
         };
+        let result = self.process(req, client, &snapshot, &mut trace).await;
+        let own_work = trace
+            .decided
+            .unwrap_or_else(Instant::now)
+            .duration_since(started);
         let latency_us = started.elapsed().as_micros() as u64;
-        match result {
+        let rid = request_id.to_str().unwrap_or("-");
+        let mut response = match result {
             Ok(response) => {
+                let status = response.status().as_u16();
+                self.metrics.request(
+                    "forwarded",
+                    status,
+                    trace.provider,
+                    &trace.client_id,
+                    own_work,
+                );
                 tracing::info!(
-                    %method,
-                    status = response.status().as_u16(),
-                    outcome = "forwarded",
-                    provider,
-                    client_id = client_id.as_deref().unwrap_or("-"),
-                    latency_us,
-                    "request"
+                    request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
+                    status, outcome = "forwarded", provider = trace.provider, client_id = %trace.client_id,
+                    latency_us, "request"
                 );
                 response
             }
             Err(error) => {
-                let response = error.into_response_logged(
-                    &method,
-                    &provider,
-                    client_id.as_deref(),
-                    latency_us,
-                );
-                response
+                let (status, reason) = (error.status().as_u16(), error.reason());
+                self.metrics
+                    .request(reason, status, trace.provider, &trace.client_id, own_work);
+                match &error {
+                    RequestError::UpstreamUnavailable(source) => tracing::warn!(
+                        request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
+                        status, outcome = reason, provider = trace.provider, client_id = %trace.client_id,
+                        latency_us, error = %source, "request"
+                    ),
+                    _ => tracing::info!(
+                        request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
+                        status, outcome = reason, provider = trace.provider, client_id = %trace.client_id,
+                        latency_us, detail = %error, "request"
+                    ),
+                }
+                error.into_response()
             }
-        }
+        };
+        response.headers_mut().insert(REQUEST_ID, request_id);
+        response
     }
 
     async fn process(
@@ -88,63 +128,142 @@ impl Proxy {
         req: Request<Incoming>,
         client: SocketAddr,
         snapshot: &Snapshot,
-        who: &mut Option<(AuthorityRole, Option<String>)>,
+        trace: &mut Trace,
     ) -> Result<Response<ProxyBody>, RequestError> {
+        if let Ok(r) = smart::request::classify(req.method(), req.uri().path(), None) {
+            trace.interaction = r.interaction.label();
+            trace.resource_type = r.resource_type.unwrap_or("-");
+        }
+        let mut decided = || trace.decided = Some(Instant::now());
         // F1: capability statement and SMART configuration need no token.
         if smart::is_public(req.method(), req.uri().path()) {
-            return self.upstream.forward(req, None, client, self.tls).await;
+            decided();
+            return self
+                .forward_timed(req, None, smart::Decision::Forward, client)
+                .await;
         }
+        let result = self.authorize(&req, snapshot).await;
+        trace.decided = Some(Instant::now());
+        let (verified, decision) = match result {
+            Ok(ok) => ok,
+            Err((error, verified)) => {
+                if let Some(v) = verified {
+                    self.describe(&v, snapshot, trace);
+                }
+                return Err(error);
+            }
+        };
+        self.describe(&verified, snapshot, trace);
+        self.forward_timed(req, Some(&verified), decision, client)
+            .await
+    }
+
+    /// H1, then rules B–G, then SMART: the verified token and what to send upstream.
+    #[allow(clippy::type_complexity)]
+    async fn authorize(
+        &self,
+        req: &Request<Incoming>,
+        snapshot: &Snapshot,
+    ) -> Result<(Arc<VerifiedToken>, smart::Decision), (RequestError, Option<Arc<VerifiedToken>>)>
+    {
         // H1: the token travels in the Authorization header only.
         if token::query_carries_access_token(req.uri().query()) {
-            return Err(RequestError::InvalidRequest(
-                "access_token in the query is not accepted; use the Authorization header",
+            return Err((
+                RequestError::InvalidRequest(
+                    "access_token in the query is not accepted; use the Authorization header",
+                ),
+                None,
             ));
         }
-        let raw = token::bearer_token(req.headers(), snapshot.validation.max_token_bytes)?;
-        let verified = authenticate(snapshot, raw, unix_now()).await?;
-        *who = Some((verified.role, verified.client_id.clone()));
+        let raw = token::bearer_token(req.headers(), snapshot.validation.max_token_bytes)
+            .map_err(|e| (e, None))?;
+        let verified = authenticate(snapshot, raw, unix_now(), &self.metrics)
+            .await
+            .map_err(|e| (e.into(), None))?;
         let line = smart::RequestLine {
             method: req.method(),
             path: req.uri().path(),
             query: req.uri().query(),
         };
-        let decision = smart::authorize(&verified, line, &snapshot.smart)?;
-        if let smart::Decision::Rewrite { path_and_query, .. } = &decision {
-            // The path only: query values carry patient data.
-            tracing::debug!(
-                rewritten_path = path_and_query.split('?').next().unwrap_or(""),
-                "confined by rewrite"
-            );
+        match smart::authorize(&verified, line, &snapshot.smart) {
+            Ok(decision) => {
+                if let smart::Decision::Rewrite { path_and_query, .. } = &decision {
+                    // The path only: query values carry patient data.
+                    tracing::debug!(
+                        rewritten_path = path_and_query.split('?').next().unwrap_or(""),
+                        "confined by rewrite"
+                    );
+                }
+                Ok((verified, decision))
+            }
+            Err(e) => Err((e, Some(verified))),
         }
-        self.upstream
-            .forward_decided(req, &verified, decision, client, self.tls)
-            .await
+    }
+
+    /// Bounded labels for who the token belongs to.
+    fn describe(&self, token: &VerifiedToken, snapshot: &Snapshot, trace: &mut Trace) {
+        let configured = |c: &str| {
+            snapshot
+                .config
+                .smart_providers
+                .iter()
+                .any(|p| p.application(c).is_some())
+        };
+        trace.provider = match token.role {
+            AuthorityRole::Primary => "primary",
+            AuthorityRole::Smart(0) => "smart[0]",
+            AuthorityRole::Smart(_) => "smart[1]",
+        };
+        trace.client_id = match token.client_id.as_deref() {
+            Some(c) if configured(c) => c.to_string(),
+            Some(_) => "other".into(),
+            None => "-".into(),
+        };
+    }
+
+    async fn forward_timed(
+        &self,
+        req: Request<Incoming>,
+        identity: Option<&VerifiedToken>,
+        decision: smart::Decision,
+        client: SocketAddr,
+    ) -> Result<Response<ProxyBody>, RequestError> {
+        let started = Instant::now();
+        let result = match identity {
+            Some(token) => {
+                self.upstream
+                    .forward_decided(req, token, decision, client, self.tls)
+                    .await
+            }
+            None => self.upstream.forward(req, None, client, self.tls).await,
+        };
+        self.metrics.upstream(started.elapsed());
+        result
     }
 }
 
-impl RequestError {
-    /// Log the refusal once, at the end of the request, then build the response.
-    fn into_response_logged(
-        self,
-        method: &http::Method,
-        provider: &str,
-        client_id: Option<&str>,
-        latency_us: u64,
-    ) -> Response<ProxyBody> {
-        let status = self.status().as_u16();
-        let reason = self.reason();
-        match &self {
-            RequestError::UpstreamUnavailable(source) => tracing::warn!(
-                %method, status, outcome = reason, provider, client_id = client_id.unwrap_or("-"),
-                latency_us, error = %source, "request"
-            ),
-            _ => tracing::info!(
-                %method, status, outcome = reason, provider, client_id = client_id.unwrap_or("-"),
-                latency_us, detail = %self, "request"
-            ),
-        }
-        self.into_response()
+/// The client's `X-Request-Id` when it is short and plain, else a fresh random one.
+fn request_id(headers: &http::HeaderMap) -> HeaderValue {
+    let sane = |v: &&HeaderValue| {
+        (1..=128).contains(&v.len())
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    };
+    if let Some(v) = headers.get(REQUEST_ID).filter(sane) {
+        return v.clone();
     }
+    let mut bytes = [0u8; 12];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // No randomness: a time-based id still correlates the log line with the upstream's.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_nanos();
+        bytes[..12].copy_from_slice(&nanos.to_be_bytes()[4..]);
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&hex).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// Seconds since the epoch; a clock before 1970 counts as 0 (every token then looks not-yet-valid: fail closed).
@@ -162,6 +281,7 @@ pub async fn authenticate(
     snapshot: &Snapshot,
     raw: &str,
     now: u64,
+    metrics: &Metrics,
 ) -> Result<Arc<VerifiedToken>, TokenError> {
     let settings = &snapshot.validation;
     let leeway = settings.leeway_secs;
@@ -180,12 +300,14 @@ pub async fn authenticate(
             if hit.not_before.is_some_and(|nbf| now_f < nbf - leeway_f) {
                 return Err(TokenError::NotYetValid);
             }
+            metrics.cache(true);
             return Ok(hit.token.clone());
         }
         // The key set changed since: verify again from scratch.
         snapshot.token_cache.remove(raw);
     }
 
+    metrics.cache(false);
     let jws = token::parse(raw, settings)?;
     let iss = jws.issuer()?;
     let matches: Vec<_> = snapshot.keys.by_issuer(iss).collect();

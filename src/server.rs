@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::metrics::Metrics;
+use crate::reload::{ReloadSource, Reloader};
 use crate::smart::SmartSettings;
 use crate::token_cache::{TokenCache, TokenCacheSettings};
 use bytes::Bytes;
@@ -20,6 +22,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -46,6 +49,8 @@ pub struct RunSettings {
     pub smart: SmartSettings,
     pub token_cache: TokenCacheSettings,
     pub limits: ConnectionLimits,
+    /// Reload the config file on SIGHUP and on change (`None`: never).
+    pub reload: Option<ReloadSource>,
 }
 
 /// Connection hygiene, with defaults sized for a proxy in front of one FHIR server.
@@ -92,26 +97,48 @@ pub struct Running {
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub state: SharedState,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
-    refreshers: Vec<JoinHandle<()>>,
+    pub metrics: Metrics,
+    reloader: Arc<Reloader>,
+    draining: Arc<AtomicBool>,
+    /// Stops the proxy listener (drain starts).
+    stop_main: watch::Sender<bool>,
+    /// Stops the admin listener and the watcher, after the drain.
+    stop_admin: watch::Sender<bool>,
+    main: JoinHandle<()>,
+    admin: JoinHandle<()>,
 }
 
-impl Running {
-    /// Stop accepting, mark not-ready, drain in-flight requests (up to the drain timeout), stop refreshers.
-    pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
-        for r in self.refreshers {
-            r.abort();
-        }
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reloader")
     }
 }
 
-/// Build the key stores of a config; each refresher is spawned by the caller.
-pub fn key_stores(config: &Config, fetcher: &Fetcher, policy: RefreshPolicy) -> KeyStores {
+impl Running {
+    /// Stop accepting, mark `/readyz` 503, let in-flight requests finish (up to the drain timeout), then stop the
+    /// admin listener, the config watcher and the key refreshers.
+    pub async fn shutdown(self) {
+        self.draining.store(true, Ordering::SeqCst);
+        let _ = self.stop_main.send(true);
+        let _ = self.main.await;
+        let _ = self.stop_admin.send(true);
+        let _ = self.admin.await;
+        self.reloader.stop();
+    }
+
+    /// Reload the configuration now (as SIGHUP does). `Ok(false)`: no reload source configured.
+    pub async fn reload(&self, source: &ReloadSource) -> Result<bool, crate::config::ConfigError> {
+        self.reloader.reload(source, true).await
+    }
+}
+
+/// Build the key stores of a config; each refresher is started by the [`Reloader`].
+pub fn key_stores(
+    config: &Config,
+    fetcher: &Fetcher,
+    policy: RefreshPolicy,
+    metrics: &Metrics,
+) -> KeyStores {
     KeyStores {
         stores: config
             .authorities()
@@ -121,22 +148,20 @@ pub fn key_stores(config: &Config, fetcher: &Fetcher, policy: RefreshPolicy) -> 
                     authority.clone(),
                     fetcher.clone(),
                     policy,
+                    metrics.clone(),
                 ))
             })
             .collect(),
     }
 }
 
-/// Bind both listeners, start key refreshers and serve until [`Running::shutdown`].
+/// Bind both listeners, start key refreshers (and the config watcher, if reloads are configured) and serve until
+/// [`Running::shutdown`].
 pub async fn start(config: Config, settings: RunSettings) -> Result<Running, StartError> {
     let fetcher = Fetcher::new(settings.allow_insecure_http, settings.fetch_timeouts)
         .map_err(StartError::Fetcher)?;
-    let keys = key_stores(&config, &fetcher, settings.refresh);
-    let refreshers = keys
-        .stores
-        .iter()
-        .map(|s| tokio::spawn(Arc::clone(s).run_refresher()))
-        .collect();
+    let metrics = Metrics::new();
+    let keys = key_stores(&config, &fetcher, settings.refresh, &metrics);
     let state = SharedState::new(Snapshot {
         config,
         keys,
@@ -159,37 +184,57 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
             source,
         })?;
 
-    let (shutdown, shutdown_rx) = watch::channel(false);
+    let reloader = Reloader::new(
+        state.clone(),
+        fetcher,
+        settings.refresh,
+        settings.token_cache,
+        metrics.clone(),
+    );
+    let (stop_main, main_rx) = watch::channel(false);
+    let (stop_admin, admin_rx) = watch::channel(false);
+    if let Some(source) = settings.reload.clone() {
+        if let Ok(bytes) = std::fs::read(&source.path) {
+            reloader.set_loaded(bytes);
+        }
+        tokio::spawn(Arc::clone(&reloader).watch(source, admin_rx.clone()));
+    }
     let proxy = Proxy {
         state: state.clone(),
         upstream,
+        metrics: metrics.clone(),
         tls: false,
     };
     let limits = settings.limits;
-    let main = tokio::spawn(serve(
-        listener,
-        limits,
-        shutdown_rx.clone(),
-        move |req, client| {
-            let proxy = proxy.clone();
-            async move { proxy.handle(req, client).await }
-        },
-    ));
-    let admin_state = state.clone();
-    let admin_shutdown = shutdown_rx.clone();
-    let admin = tokio::spawn(serve(admin_listener, limits, shutdown_rx, move |req, _| {
-        let state = admin_state.clone();
-        let draining = *admin_shutdown.borrow();
-        async move { admin_route(&req, &state, draining) }
+    let main = tokio::spawn(serve(listener, limits, main_rx, move |req, client| {
+        let proxy = proxy.clone();
+        async move { proxy.handle(req, client).await }
     }));
+    let draining = Arc::new(AtomicBool::new(false));
+    let admin = {
+        let admin = Admin {
+            state: state.clone(),
+            metrics: metrics.clone(),
+            reloader: Arc::clone(&reloader),
+            draining: Arc::clone(&draining),
+        };
+        tokio::spawn(serve(admin_listener, limits, admin_rx, move |req, _| {
+            let admin = admin.clone();
+            async move { admin.route(&req) }
+        }))
+    };
     tracing::info!(%addr, %admin_addr, "fhir-jwt-proxy listening");
     Ok(Running {
         addr,
         admin_addr,
         state,
-        shutdown,
-        tasks: vec![main, admin],
-        refreshers,
+        metrics,
+        reloader,
+        draining,
+        stop_main,
+        stop_admin,
+        main,
+        admin,
     })
 }
 
@@ -270,56 +315,77 @@ pub async fn serve<H, F>(
     }
 }
 
-fn admin_route(
-    req: &Request<Incoming>,
-    state: &SharedState,
-    draining: bool,
-) -> Response<ProxyBody> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-    }
-    match req.uri().path() {
-        "/healthz" => text(StatusCode::OK, "ok\n"),
-        "/readyz" => readiness(state, draining),
-        _ => text(StatusCode::NOT_FOUND, "not found\n"),
-    }
+/// The admin listener's routes.
+#[derive(Clone)]
+struct Admin {
+    state: SharedState,
+    metrics: Metrics,
+    reloader: Arc<Reloader>,
+    draining: Arc<AtomicBool>,
 }
 
-/// 200 once every authority has a usable key set; otherwise 503 naming the ones that do not.
-fn readiness(state: &SharedState, draining: bool) -> Response<ProxyBody> {
-    let snapshot = state.load();
-    let authorities: Vec<serde_json::Value> = snapshot
-        .keys
-        .stores
-        .iter()
-        .map(|s| {
-            let set = s.current();
-            serde_json::json!({
-                "authority": s.authority.as_str(),
-                "ready": set.is_some(),
-                "issuer": set.as_ref().map(|k| k.metadata.issuer.as_str().to_string()),
-                "keys": set.as_ref().map(|k| k.keys.len()),
-                "lastError": s.last_error(),
+impl Admin {
+    fn route(&self, req: &Request<Incoming>) -> Response<ProxyBody> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        }
+        match req.uri().path() {
+            "/healthz" => text(StatusCode::OK, "ok\n"),
+            "/readyz" => self.readiness(),
+            "/metrics" => {
+                let mut response =
+                    Response::new(full(Bytes::from(self.metrics.render(&self.state))));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                );
+                response
+            }
+            _ => text(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+
+    /// 200 once every authority has a usable key set and the proxy is not draining; otherwise 503 naming why.
+    fn readiness(&self) -> Response<ProxyBody> {
+        let snapshot = self.state.load();
+        let draining = self.draining.load(Ordering::SeqCst);
+        let authorities: Vec<serde_json::Value> = snapshot
+            .keys
+            .stores
+            .iter()
+            .map(|s| {
+                let set = s.current();
+                serde_json::json!({
+                    "authority": s.authority.as_str(),
+                    "ready": set.is_some(),
+                    "issuer": set.as_ref().map(|k| k.metadata.issuer.as_str().to_string()),
+                    "keys": set.as_ref().map(|k| k.keys.len()),
+                    "lastError": s.last_error(),
+                })
             })
-        })
-        .collect();
-    let ready = !draining && snapshot.keys.all_ready();
-    let body = serde_json::json!({
-        "ready": ready,
-        "draining": draining,
-        "authorities": authorities,
-    });
-    let mut response = Response::new(full(Bytes::from(body.to_string())));
-    *response.status_mut() = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+            .collect();
+        let ready = !draining && snapshot.keys.all_ready();
+        let last_reload_error = self.reloader.last_error();
+        let body = serde_json::json!({
+            "ready": ready,
+            "draining": draining,
+            "authorities": authorities,
+            "lastReload": { "ok": last_reload_error.is_none(), "error": last_reload_error },
+        });
+        let mut response = Response::new(full(Bytes::from(body.to_string())));
+        *response.status_mut() = if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<ProxyBody> {

@@ -92,6 +92,7 @@ pub async fn run(
         fetch_timeouts: FetchTimeouts::default(),
         smart: Default::default(),
         token_cache: Default::default(),
+        reload: None,
         limits: ConnectionLimits::default(),
     };
     let running = match server::start(config.clone(), settings.clone()).await {

@@ -2,5 +2,6 @@ mod authentication;
 mod cli;
 mod forwarding;
 mod key_sets;
+mod operations;
 mod smart;
 mod token_cache;

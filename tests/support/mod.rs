@@ -111,6 +111,7 @@ pub fn settings(upstream: &str) -> RunSettings {
         },
         smart: Default::default(),
         token_cache: Default::default(),
+        reload: None,
         limits: ConnectionLimits {
             drain_timeout: Duration::from_secs(2),
             ..ConnectionLimits::default()

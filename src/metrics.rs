@@ -1,0 +1,224 @@
+//! Prometheus metrics, served as text on the admin listener's `GET /metrics`.
+//!
+//! In: events from the request path (outcome, provider, client, latencies), the key stores (fetches, failures), the
+//! token cache (hits, misses) and reloads. Out: the text exposition format, encoded by `prometheus-client`.
+//! Label values are bounded: outcome reasons are a fixed set of labels, providers are `primary`/`smart[i]`/`-`, and
+//! client ids are only ever a configured `clientId` (anything else is `other`). No token, path or user value
+//! becomes a label.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::state::SharedState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    outcome: &'static str,
+    status: u16,
+    provider: &'static str,
+    client_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthorityLabels {
+    authority: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FetchLabels {
+    authority: String,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// Every metric the proxy exports; cheap to clone (all handles are shared).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    proxy_seconds: Histogram,
+    upstream_seconds: Histogram,
+    jwks_fetches: Family<FetchLabels, Counter>,
+    jwks_keys: Family<AuthorityLabels, Gauge>,
+    jwks_age_seconds: Family<AuthorityLabels, Gauge>,
+    cache: Family<ResultLabels, Counter>,
+    reloads: Family<ResultLabels, Counter>,
+    last_reload_failed: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs .. ~13 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 19))
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("fhir_jwt_proxy");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let proxy_seconds = latency_histogram();
+        let upstream_seconds = latency_histogram();
+        let jwks_fetches = Family::<FetchLabels, Counter>::default();
+        let jwks_keys = Family::<AuthorityLabels, Gauge>::default();
+        let jwks_age_seconds = Family::<AuthorityLabels, Gauge>::default();
+        let cache = Family::<ResultLabels, Counter>::default();
+        let reloads = Family::<ResultLabels, Counter>::default();
+        let last_reload_failed = Gauge::default();
+        registry.register(
+            "requests",
+            "Requests by outcome (forwarded or the refusal reason), status, provider and client id",
+            requests.clone(),
+        );
+        registry.register(
+            "proxy_duration_seconds",
+            "Time the proxy itself spent on a request (excluding the upstream)",
+            proxy_seconds.clone(),
+        );
+        registry.register(
+            "upstream_duration_seconds",
+            "Time until the upstream's response headers arrived",
+            upstream_seconds.clone(),
+        );
+        registry.register(
+            "jwks_fetches",
+            "JWKS fetches per authority and result",
+            jwks_fetches.clone(),
+        );
+        registry.register(
+            "jwks_keys",
+            "Usable signing keys in the current key set per authority",
+            jwks_keys.clone(),
+        );
+        registry.register(
+            "jwks_age_seconds",
+            "Age of the current key set per authority",
+            jwks_age_seconds.clone(),
+        );
+        registry.register(
+            "token_cache",
+            "Verified-token cache lookups by result (hit, miss)",
+            cache.clone(),
+        );
+        registry.register(
+            "config_reloads",
+            "Configuration reloads by result",
+            reloads.clone(),
+        );
+        registry.register(
+            "config_last_reload_failed",
+            "1 when the last configuration reload failed",
+            last_reload_failed.clone(),
+        );
+        Metrics {
+            registry: Arc::new(registry),
+            requests,
+            proxy_seconds,
+            upstream_seconds,
+            jwks_fetches,
+            jwks_keys,
+            jwks_age_seconds,
+            cache,
+            reloads,
+            last_reload_failed,
+        }
+    }
+
+    /// One finished request. `client_id` must already be bounded (a configured id, `other` or `-`).
+    pub fn request(
+        &self,
+        outcome: &'static str,
+        status: u16,
+        provider: &'static str,
+        client_id: &str,
+        proxy_time: Duration,
+    ) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                outcome,
+                status,
+                provider,
+                client_id: client_id.to_string(),
+            })
+            .inc();
+        self.proxy_seconds.observe(proxy_time.as_secs_f64());
+    }
+
+    pub fn upstream(&self, time: Duration) {
+        self.upstream_seconds.observe(time.as_secs_f64());
+    }
+
+    pub fn jwks_fetch(&self, authority: &str, ok: bool) {
+        self.jwks_fetches
+            .get_or_create(&FetchLabels {
+                authority: authority.to_string(),
+                result: if ok { "ok" } else { "error" },
+            })
+            .inc();
+    }
+
+    pub fn cache(&self, hit: bool) {
+        self.cache
+            .get_or_create(&ResultLabels {
+                result: if hit { "hit" } else { "miss" },
+            })
+            .inc();
+    }
+
+    pub fn reload(&self, ok: bool) {
+        self.reloads
+            .get_or_create(&ResultLabels {
+                result: if ok { "ok" } else { "error" },
+            })
+            .inc();
+        self.last_reload_failed.set(i64::from(!ok));
+    }
+
+    /// The text exposition, with the key-set gauges brought up to date first.
+    pub fn render(&self, state: &SharedState) -> String {
+        let snapshot = state.load();
+        for store in &snapshot.keys.stores {
+            let labels = AuthorityLabels {
+                authority: store.authority.as_str().to_string(),
+            };
+            if let Some(set) = store.current() {
+                self.jwks_keys
+                    .get_or_create(&labels)
+                    .set(set.keys.len() as i64);
+                let age = SystemTime::now()
+                    .duration_since(set.fetched_at)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                self.jwks_age_seconds.get_or_create(&labels).set(age);
+            } else {
+                self.jwks_keys.get_or_create(&labels).set(0);
+            }
+        }
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

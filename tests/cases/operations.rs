@@ -1,0 +1,522 @@
+//! Operations: hot reload, metrics, request ids, drain, header timeout, JSON logs without secrets.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fhir_jwt_proxy::reload::ReloadSource;
+use fhir_jwt_proxy::server::Running;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::*;
+
+fn temp_file(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("fhir-jwt-proxy-ops-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir.join("config.json")
+}
+
+/// Replace the file by rename, as editors and Kubernetes ConfigMap updates do.
+fn write_by_rename(path: &std::path::Path, value: &Value) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, value.to_string()).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+fn only_provider_a(w: &World) -> Value {
+    let mut c = w.config();
+    let providers = c["authenticationConfiguration"]["smartIdentityProviders"]
+        .as_array_mut()
+        .expect("providers");
+    providers.truncate(1);
+    c
+}
+
+fn reload_source(path: &std::path::Path) -> ReloadSource {
+    ReloadSource {
+        path: path.to_path_buf(),
+        options: fhir_jwt_proxy::config::LoadOptions {
+            allow_insecure_http: true,
+        },
+        poll_interval: Duration::from_millis(50),
+        settings: Arc::new(|_| (Default::default(), Default::default())),
+    }
+}
+
+async fn reloading_proxy(w: &World, path: &std::path::Path, initial: &Value) -> Running {
+    write_by_rename(path, initial);
+    let source = reload_source(path);
+    let p = start_proxy(initial, &w.upstream.base_url(), |s| s.reload = Some(source)).await;
+    wait_ready(&p).await;
+    p
+}
+
+fn b_token(w: &World) -> String {
+    let now = fhir_jwt_proxy::proxy::unix_now();
+    w.smart_b.mint(&json!({
+        "iss": w.smart_b.issuer(), "aud": "fhir-sched", "azp": "sched", "scp": "user/*.read",
+        "fhirUser": "Practitioner/9", "exp": now + 600,
+    }))
+}
+
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn reload_picks_up_a_new_provider_from_a_renamed_file() {
+    let w = World::new().await;
+    let path = temp_file("good");
+    let p = reloading_proxy(&w, &path, &only_provider_a(&w)).await;
+    let t = b_token(&w);
+    assert_eq!(
+        get(&p, "/Schedule", Some(&t)).await.status,
+        401,
+        "B is not configured yet"
+    );
+    write_by_rename(&path, &w.config());
+    assert!(
+        eventually(async || get(&p, "/Schedule", Some(&t)).await.status == 200).await,
+        "B never accepted"
+    );
+    let metrics = scrape(&p).await;
+    assert!(
+        metric(
+            &metrics,
+            "fhir_jwt_proxy_config_reloads_total",
+            &[("result", "ok")]
+        ) >= 1.0
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_file_changes_nothing_and_is_reported() {
+    let w = World::new().await;
+    let path = temp_file("bad");
+    let p = reloading_proxy(&w, &path, &w.config()).await;
+    let mut bad = w.config();
+    bad["authenticationConfiguration"]["smartIdentityProviders"][1]["applications"][0]
+        ["audience"] = json!("");
+    write_by_rename(&path, &bad);
+    let admin = admin_url(&p, "/readyz");
+    let reported = eventually(async || {
+        let body = client()
+            .get(&admin)
+            .send()
+            .await
+            .expect("readyz")
+            .bytes()
+            .await
+            .expect("body");
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        v["lastReload"]["ok"] == false
+    })
+    .await;
+    assert!(reported, "the failed reload is shown on /readyz");
+    let body = client()
+        .get(&admin)
+        .send()
+        .await
+        .expect("readyz")
+        .bytes()
+        .await
+        .expect("body");
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    let error = v["lastReload"]["error"].as_str().expect("error text");
+    assert!(
+        error.contains("smartIdentityProviders[1].applications[0].audience: must not be empty"),
+        "{error}"
+    );
+    // The old configuration keeps serving, including provider B.
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.portal_token()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(get(&p, "/Schedule", Some(&b_token(&w))).await.status, 200);
+    let metrics = scrape(&p).await;
+    assert!(
+        metric(
+            &metrics,
+            "fhir_jwt_proxy_config_reloads_total",
+            &[("result", "error")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        metric(&metrics, "fhir_jwt_proxy_config_last_reload_failed", &[]),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn no_request_fails_while_the_file_is_rewritten_under_load() {
+    let w = World::new().await;
+    let path = temp_file("load");
+    let p = reloading_proxy(&w, &path, &w.config()).await;
+    let url = url(&p, "/Patient/123");
+    let token = w.portal_token();
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (url, token) = (url.clone(), token.clone());
+        workers.push(tokio::spawn(async move {
+            let c = client();
+            let mut statuses = Vec::new();
+            for _ in 0..150 {
+                let s = c
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                statuses.push(s);
+            }
+            statuses
+        }));
+    }
+    // Twenty rewrites alternating two valid configurations (with and without provider B).
+    for i in 0..20 {
+        let next = if i % 2 == 0 {
+            only_provider_a(&w)
+        } else {
+            w.config()
+        };
+        write_by_rename(&path, &next);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let mut total = 0;
+    for worker in workers {
+        let statuses = worker.await.expect("worker");
+        total += statuses.len();
+        assert!(
+            statuses.iter().all(|s| *s == 200),
+            "a request failed during reloads: {statuses:?}"
+        );
+    }
+    assert_eq!(total, 600);
+    let metrics = scrape(&p).await;
+    assert!(
+        metric(
+            &metrics,
+            "fhir_jwt_proxy_config_reloads_total",
+            &[("result", "ok")]
+        ) >= 2.0
+    );
+}
+
+async fn scrape(p: &Running) -> String {
+    let r = client()
+        .get(admin_url(p, "/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), 200);
+    String::from_utf8(r.bytes().await.expect("body").to_vec()).expect("utf-8")
+}
+
+/// The value of the sample `name{labels...}` (0 when absent).
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter(|(series, _)| {
+            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|(_, v)| v.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_count_a_known_mix_of_requests_exactly() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = w.portal_token();
+    for _ in 0..3 {
+        assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(get(&p, "/Patient/123", None).await.status, 401);
+    }
+    let mut c = w.portal_claims();
+    c["aud"] = json!("nope");
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(get(&p, "/Patient/456", Some(&t)).await.status, 404);
+    let text = scrape(&p).await;
+    let forwarded = [
+        ("outcome", "forwarded"),
+        ("provider", "smart[0]"),
+        ("client_id", "portal"),
+        ("status", "200"),
+    ];
+    assert_eq!(
+        metric(&text, "fhir_jwt_proxy_requests_total", &forwarded),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_requests_total",
+            &[("outcome", "no_token"), ("status", "401")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_requests_total",
+            &[("outcome", "aud_mismatch")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_requests_total",
+            &[("outcome", "not_in_compartment"), ("status", "404")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_token_cache_total",
+            &[("result", "hit")]
+        ),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_token_cache_total",
+            &[("result", "miss")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(&text, "fhir_jwt_proxy_proxy_duration_seconds_count", &[]),
+        7.0
+    );
+    assert!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_jwks_keys",
+            &[("authority", w.smart_a.issuer())]
+        ) == 2.0
+    );
+    assert!(
+        metric(
+            &text,
+            "fhir_jwt_proxy_jwks_fetches_total",
+            &[("result", "ok")]
+        ) >= 3.0
+    );
+    // Bounded labels: no token, path or user value appears anywhere.
+    assert!(!text.contains(&t[..30]) && !text.contains("Patient/123") && !text.contains("user-1"));
+}
+
+#[tokio::test]
+async fn request_ids_are_kept_when_sane_and_generated_otherwise() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let r = client()
+        .get(url(&p, "/Patient/123"))
+        .bearer_auth(w.portal_token())
+        .header("x-request-id", "abc-123.x")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.headers()["x-request-id"], "abc-123.x");
+    assert_eq!(w.upstream.last().headers["x-request-id"], "abc-123.x");
+    let r = client()
+        .get(url(&p, "/Patient/123"))
+        .header("x-request-id", "bad id with spaces && {braces}")
+        .send()
+        .await
+        .expect("answer");
+    let generated = r.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert_eq!(generated.len(), 24, "{generated}");
+    assert!(generated.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[tokio::test]
+async fn readyz_is_503_while_draining_and_in_flight_requests_finish() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| s.limits.drain_timeout = Duration::from_secs(5))
+        .await;
+    let admin = admin_url(&p, "/readyz");
+    assert_eq!(
+        client().get(&admin).send().await.expect("readyz").status(),
+        200
+    );
+    w.upstream.set_delay(Some(Duration::from_millis(800)));
+    let in_flight = tokio::spawn(
+        client()
+            .get(url(&p, "/Patient/123"))
+            .bearer_auth(w.portal_token())
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let shutdown = tokio::spawn(p.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let during = client()
+        .get(&admin)
+        .send()
+        .await
+        .expect("readyz during drain");
+    assert_eq!(during.status(), 503);
+    let body: Value = serde_json::from_slice(&during.bytes().await.expect("body")).expect("json");
+    assert_eq!(body["draining"], true);
+    assert_eq!(
+        in_flight.await.expect("task").expect("completed").status(),
+        200
+    );
+    shutdown.await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| s.limits.header_read_timeout = Duration::from_millis(500))
+        .await;
+    let mut stream = tokio::net::TcpStream::connect(p.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /Patient/123 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the proxy kept a slowloris connection open");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    assert_eq!(w.upstream.count(), 0);
+}
+
+#[tokio::test]
+async fn json_logs_carry_one_line_per_request_and_never_a_token_or_query() {
+    let w = World::new().await;
+    let dir = temp_file("logs");
+    std::fs::write(&dir, w.config().to_string()).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fhir-jwt-proxy"))
+        .args([
+            "--log-format",
+            "json",
+            "run",
+            "--allow-insecure-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--upstream",
+        ])
+        .arg(w.upstream.base_url())
+        .arg("--config")
+        .arg(&dir)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let addr = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("log line")
+            .expect("open");
+        let v: Value = serde_json::from_str(&line).expect("every log line is JSON");
+        lines.push(line.clone());
+        if v["fields"]["message"] == "fhir-jwt-proxy listening" {
+            break v["fields"]["addr"].as_str().expect("addr").to_string();
+        }
+    };
+    // Wait for the keys, then send a valid request with a query, a refused one, and one with the token in the query.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let t = w.portal_token();
+    let c = client();
+    let ok = c
+        .get(format!("http://{addr}/Observation?code=secret-lab-value"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .expect("ok");
+    assert_eq!(ok.status(), 200);
+    let _ = c
+        .get(format!("http://{addr}/Patient/123?access_token={t}"))
+        .send()
+        .await
+        .expect("refused");
+    let _ = c
+        .get(format!("http://{addr}/Patient/123"))
+        .bearer_auth(format!("{t}x"))
+        .send()
+        .await
+        .expect("bad sig");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(line) = rx.try_recv() {
+        lines.push(line);
+    }
+    let requests: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 3, "{lines:#?}");
+    assert_eq!(requests[0]["fields"]["outcome"], "forwarded");
+    assert_eq!(requests[0]["fields"]["interaction"], "search-type");
+    assert_eq!(requests[0]["fields"]["resource_type"], "Observation");
+    assert!(requests[0]["fields"]["request_id"]
+        .as_str()
+        .is_some_and(|s| s.len() == 24));
+    let signature = t.rsplit('.').next().expect("signature");
+    for line in &lines {
+        assert!(
+            !line.contains(&t[..40]) && !line.contains(signature),
+            "a token fragment was logged: {line}"
+        );
+        assert!(
+            !line.contains("secret-lab-value") && !line.contains("access_token="),
+            "a query was logged: {line}"
+        );
+    }
+}
