@@ -1,20 +1,23 @@
 //! `fhir-jwt-proxy check`: validate a config file and, unless offline, fetch what each authority serves.
 //!
-//! In: a config path and flags. Out: a human report on stdout and an exit code: 0 valid (and every authority
-//! answered with usable metadata and keys), 2 invalid config, 1 an authority failed.
+//! In: a config path and flags. Out: a report, as text for people or JSON for deployment pipelines, and an exit
+//! code: 0 valid (and every authority answered with usable metadata and keys), 2 invalid config, 1 an authority
+//! failed.
 
-use std::fmt::Write as _;
 use std::path::Path;
+
+use serde_json::{json, Value};
 
 use crate::config::{AuthorityRole, Config, LoadOptions};
 use crate::discovery::{FetchTimeouts, Fetcher};
 use crate::keys::parse_jwks;
 
-/// The outcome of `check`, with the text to print.
+/// The outcome of `check`.
 #[derive(Debug)]
 pub struct CheckReport {
     pub exit_code: u8,
-    pub text: String,
+    /// `{"valid", "error"?, "primary", "smartIdentityProviders", "applications", "authorities": [...]}`.
+    pub json: Value,
 }
 
 pub async fn check(path: &Path, offline: bool, allow_insecure_http: bool) -> CheckReport {
@@ -28,74 +31,124 @@ pub async fn check(path: &Path, offline: bool, allow_insecure_http: bool) -> Che
         Err(e) => {
             return CheckReport {
                 exit_code: 2,
-                text: format!("invalid configuration: {e}\n"),
+                json: json!({"valid": false, "error": e.to_string()}),
             }
         }
     };
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "configuration is valid: {} primary authority, {} SMART identity provider(s), {} application(s)",
-        usize::from(config.primary.is_some()),
-        config.smart_providers.len(),
-        config.smart_providers.iter().map(|p| p.applications.len()).sum::<usize>()
-    );
+    let mut report = json!({
+        "valid": true,
+        "primary": config.primary.is_some(),
+        "smartIdentityProviders": config.smart_providers.len(),
+        "applications": config.smart_providers.iter().map(|p| p.applications.len()).sum::<usize>(),
+        "offline": offline,
+        "authorities": [],
+    });
     if offline {
-        let _ = writeln!(text, "offline: discovery and JWKS not fetched");
-        return CheckReport { exit_code: 0, text };
+        return CheckReport {
+            exit_code: 0,
+            json: report,
+        };
     }
     let fetcher = match Fetcher::new(allow_insecure_http, FetchTimeouts::default()) {
         Ok(f) => f,
         Err(e) => {
-            let _ = writeln!(text, "cannot build an HTTP client: {e}");
-            return CheckReport { exit_code: 1, text };
+            report["error"] = json!(format!("cannot build an HTTP client: {e}"));
+            return CheckReport {
+                exit_code: 1,
+                json: report,
+            };
         }
     };
     let mut failed = false;
+    let mut authorities = Vec::new();
     for (role, authority) in config.authorities() {
-        let label = match role {
+        let path = match role {
             AuthorityRole::Primary => "authority".to_string(),
             AuthorityRole::Smart(i) => format!("smartIdentityProviders[{i}].authority"),
         };
-        let _ = writeln!(text, "\n{label}: {authority}");
-        let metadata = match fetcher.metadata(authority).await {
-            Ok(m) => m,
+        let mut entry = json!({"path": path, "authority": authority.as_str()});
+        match fetcher.metadata(authority).await {
             Err(e) => {
                 failed = true;
-                let _ = writeln!(text, "  FAILED discovery: {e}");
-                continue;
+                entry["error"] = json!(format!("discovery: {e}"));
             }
-        };
-        let _ = writeln!(text, "  issuer:   {}", metadata.issuer.as_str());
-        let _ = writeln!(text, "  jwks_uri: {}", metadata.jwks_uri);
-        let url = metadata.jwks_uri.to_string();
-        let keys = match fetcher.jwks(&metadata.jwks_uri).await {
-            Ok(doc) => parse_jwks(&url, &doc, metadata),
-            Err(e) => Err(e),
-        };
-        match keys {
-            Ok(set) => {
-                for k in &set.keys {
-                    let _ = writeln!(
-                        text,
-                        "  key kid={} kty={} alg={}",
-                        k.kid.as_deref().unwrap_or("(none)"),
-                        k.kty(),
-                        k.alg.map_or("(any fitting)", |a| a.name())
-                    );
+            Ok(metadata) => {
+                entry["issuer"] = json!(metadata.issuer.as_str());
+                entry["jwks_uri"] = json!(metadata.jwks_uri.as_str());
+                let url = metadata.jwks_uri.to_string();
+                let keys = match fetcher.jwks(&metadata.jwks_uri).await {
+                    Ok(doc) => parse_jwks(&url, &doc, metadata),
+                    Err(e) => Err(e),
+                };
+                match keys {
+                    Ok(set) => {
+                        entry["keys"] = set
+                            .keys
+                            .iter()
+                            .map(|k| json!({"kid": k.kid, "kty": k.kty(), "alg": k.alg.map(|a| a.name())}))
+                            .collect();
+                        entry["skipped"] = json!(set.skipped);
+                    }
+                    Err(e) => {
+                        failed = true;
+                        entry["error"] = json!(format!("keys: {e}"));
+                    }
                 }
-                for why in &set.skipped {
-                    let _ = writeln!(text, "  skipped {why}");
-                }
-            }
-            Err(e) => {
-                failed = true;
-                let _ = writeln!(text, "  FAILED keys: {e}");
             }
         }
+        authorities.push(entry);
     }
+    report["authorities"] = Value::Array(authorities);
     CheckReport {
         exit_code: if failed { 1 } else { 0 },
-        text,
+        json: report,
+    }
+}
+
+impl CheckReport {
+    /// The report for people.
+    pub fn text(&self) -> String {
+        let r = &self.json;
+        if r["valid"] == false {
+            return format!(
+                "invalid configuration: {}\n",
+                r["error"].as_str().unwrap_or("")
+            );
+        }
+        let mut out = format!(
+            "configuration is valid: {} primary authority, {} SMART identity provider(s), {} application(s)\n",
+            u8::from(r["primary"] == true),
+            r["smartIdentityProviders"],
+            r["applications"]
+        );
+        if r["offline"] == true {
+            out.push_str("offline: discovery and JWKS not fetched\n");
+        }
+        for a in r["authorities"].as_array().into_iter().flatten() {
+            let s = |k: &str| a[k].as_str().unwrap_or("").to_string();
+            out.push_str(&format!("\n{}: {}\n", s("path"), s("authority")));
+            if a.get("issuer").is_some() {
+                out.push_str(&format!(
+                    "  issuer:   {}\n  jwks_uri: {}\n",
+                    s("issuer"),
+                    s("jwks_uri")
+                ));
+            }
+            for k in a["keys"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "  key kid={} kty={} alg={}\n",
+                    k["kid"].as_str().unwrap_or("(none)"),
+                    k["kty"].as_str().unwrap_or(""),
+                    k["alg"].as_str().unwrap_or("(any fitting)")
+                ));
+            }
+            for why in a["skipped"].as_array().into_iter().flatten() {
+                out.push_str(&format!("  skipped {}\n", why.as_str().unwrap_or("")));
+            }
+            if let Some(e) = a["error"].as_str() {
+                out.push_str(&format!("  FAILED {e}\n"));
+            }
+        }
+        out
     }
 }

@@ -47,6 +47,12 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve: validate bearer tokens and forward allowed requests to the FHIR server.
@@ -156,6 +162,9 @@ pub struct CheckArgs {
     /// Validate the file only; fetch nothing.
     #[arg(long, env = "FHIR_JWT_PROXY_OFFLINE")]
     pub offline: bool,
+    /// Report format: `text` for people, `json` for pipelines.
+    #[arg(long, env = "FHIR_JWT_PROXY_CHECK_FORMAT", value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
     #[command(flatten)]
     pub common: CommonArgs,
 }

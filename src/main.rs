@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fhir_jwt_proxy::cli::{Cli, Command, LogFormat};
+use fhir_jwt_proxy::cli::{CheckFormat, Cli, Command, LogFormat};
 use fhir_jwt_proxy::config::{Config, LoadOptions};
 use fhir_jwt_proxy::{check, demo, server};
 
@@ -28,7 +28,10 @@ async fn run(command: Command) -> ExitCode {
         Command::Check(args) => {
             let report =
                 check::check(&args.config, args.offline, args.common.allow_insecure_http).await;
-            print!("{}", report.text);
+            match args.format {
+                CheckFormat::Text => print!("{}", report.text()),
+                CheckFormat::Json => println!("{}", report.json),
+            }
             ExitCode::from(report.exit_code)
         }
         Command::Run(args) => {

@@ -206,3 +206,91 @@ async fn demo_self_test_gets_every_announced_answer() {
     );
     assert!(stdout.contains("curl -s -i"), "{stdout}");
 }
+
+#[tokio::test]
+async fn check_format_json_is_parseable_for_pipelines() {
+    let w = World::new().await;
+    w.smart_b.stop();
+    let dir = temp_dir("json");
+    let mut c = bin();
+    c.args([
+        "check",
+        "--format",
+        "json",
+        "--allow-insecure-http",
+        "--config",
+    ])
+    .arg(write_config(&dir, "ok.json", &w.config()));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "provider B is down");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["applications"], 3);
+    let authorities = report["authorities"].as_array().expect("authorities");
+    assert_eq!(authorities.len(), 3);
+    assert_eq!(authorities[1]["issuer"], w.smart_a.issuer());
+    assert_eq!(authorities[1]["keys"].as_array().map(Vec::len), Some(2));
+    assert!(authorities[2]["error"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("discovery")));
+
+    let mut c = bin();
+    c.args(["check", "--offline", "--format", "json", "--config"])
+        .arg(write_config(
+            &dir,
+            "bad.json",
+            &json!({"smartIdentityProviders": [{"authority": "https://x"}]}),
+        ));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["valid"], false);
+    assert!(report["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("smartIdentityProviders[0].applications")));
+}
+
+#[tokio::test]
+async fn every_sample_config_passes_check_offline() {
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
+            .expect("config dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+    files.sort();
+    assert!(files.len() >= 7, "{files:?}");
+    for file in files {
+        let mut c = bin();
+        c.args(["check", "--offline", "--config"]).arg(&file);
+        let out = run(c).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_kubernetes_example_config_map_holds_a_valid_config() {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/kubernetes/fhir-jwt-proxy.yaml"
+    ))
+    .expect("example");
+    // The JSON block of the ConfigMap: the lines between `authentication.json: |` and the document end.
+    let start = yaml.find("authentication.json: |").expect("config map key");
+    let block: String = yaml[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("---"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    fhir_jwt_proxy::config::Config::from_json(block.as_bytes(), Default::default())
+        .expect("valid config in the ConfigMap");
+}
