@@ -20,7 +20,12 @@ pub struct CheckReport {
     pub json: Value,
 }
 
-pub async fn check(path: &Path, offline: bool, allow_insecure_http: bool) -> CheckReport {
+pub async fn check(
+    path: &Path,
+    offline: bool,
+    allow_insecure_http: bool,
+    extra_ca: Option<&Path>,
+) -> CheckReport {
     let config = match Config::load_file(
         path,
         LoadOptions {
@@ -49,7 +54,7 @@ pub async fn check(path: &Path, offline: bool, allow_insecure_http: bool) -> Che
             json: report,
         };
     }
-    let fetcher = match Fetcher::new(allow_insecure_http, FetchTimeouts::default()) {
+    let fetcher = match Fetcher::new(allow_insecure_http, FetchTimeouts::default(), extra_ca) {
         Ok(f) => f,
         Err(e) => {
             report["error"] = json!(format!("cannot build an HTTP client: {e}"));

@@ -20,6 +20,7 @@ use crate::reload::ReloadSource;
 use crate::server::{ConnectionLimits, RunSettings};
 use crate::smart::compartment::RewriteStyle;
 use crate::smart::SmartSettings;
+use crate::tls::TlsFiles;
 use crate::token::{ValidationSettings, DEFAULT_MAX_TOKEN_BYTES};
 use crate::token_cache::TokenCacheSettings;
 
@@ -86,6 +87,12 @@ pub struct RunArgs {
     /// Seconds of clock skew tolerated on exp/nbf/iat, 0..=600 [default: 300, or proxy.clockLeewaySeconds].
     #[arg(long, env = "FHIR_JWT_PROXY_CLOCK_LEEWAY", value_parser = clap::value_parser!(u64).range(0..=MAX_CLOCK_LEEWAY_SECS))]
     pub clock_leeway: Option<u64>,
+    /// PEM certificate chain: serve HTTPS (HTTP/1.1 and h2 by ALPN); reloaded when the file changes.
+    #[arg(long, env = "FHIR_JWT_PROXY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "FHIR_JWT_PROXY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Forward the client's Authorization header to the upstream (removed by default).
     #[arg(long, env = "FHIR_JWT_PROXY_FORWARD_TOKEN")]
     pub forward_token: bool,
@@ -152,6 +159,9 @@ pub struct CommonArgs {
     /// Permit http:// authorities and JWKS URLs (loopback tests and the demo only).
     #[arg(long, env = "FHIR_JWT_PROXY_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
+    /// PEM file of CA certificates trusted besides the platform's, for the upstream, discovery and JWKS.
+    #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_CA")]
+    pub upstream_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -238,8 +248,16 @@ impl RunArgs {
                 base: self.upstream.clone(),
                 timeout: Duration::from_secs(self.upstream_timeout.max(1)),
                 forward_token: self.forward_token,
+                ca: self.common.upstream_ca.clone(),
             },
             allow_insecure_http: self.common.allow_insecure_http,
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
+            },
             validation,
             smart,
             reload: Some(ReloadSource {

@@ -81,8 +81,18 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(allow_insecure_http: bool, timeouts: FetchTimeouts) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// `extra_ca`: a PEM file of CA certificates trusted besides the platform's (`--upstream-ca`).
+    pub fn new(
+        allow_insecure_http: bool,
+        timeouts: FetchTimeouts,
+        extra_ca: Option<&std::path::Path>,
+    ) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = extra_ca {
+            let pem = std::fs::read(path).unwrap_or_default();
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
+        }
+        let client = builder
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
             .redirect(reqwest::redirect::Policy::limited(3))

@@ -54,8 +54,8 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 pub enum UpstreamConfigError {
     #[error("--upstream must be an http(s) URL with a host and no query: {0}")]
     BadUrl(String),
-    #[error("cannot load the platform's root certificates: {0}")]
-    Roots(#[source] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// How the proxy reaches the FHIR server.
@@ -66,6 +66,8 @@ pub struct UpstreamSettings {
     pub timeout: Duration,
     /// Forward the client's `Authorization` header (off by default: the upstream gets identity headers instead).
     pub forward_token: bool,
+    /// A PEM file of CA certificates trusted besides the platform's (upstream, discovery and JWKS).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// The pooled client and the base every request is rewritten onto.
@@ -98,8 +100,7 @@ impl Upstream {
         http.set_connect_timeout(Some(Duration::from_secs(5)));
         http.set_keepalive(Some(Duration::from_secs(60)));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(UpstreamConfigError::Roots)?
+            .with_tls_config(crate::tls::client_config(settings.ca.as_deref())?)
             .https_or_http()
             .enable_http1()
             .enable_http2()

@@ -21,6 +21,7 @@
 //! - [`error`] — request errors and their one mapping to HTTP.
 //! - [`reload`] — SIGHUP and file-change reloads that swap a whole new snapshot.
 //! - [`state`] — the snapshot (config + key stores) behind one `ArcSwap`.
+//! - [`tls`] — the listener's certificate (reloadable) and the roots for upstream and provider connections.
 //! - [`server`] — listeners, limits, admin routes, shutdown.
 //! - [`check`], [`cli`], [`demo`] — the commands.
 //!
@@ -41,5 +42,6 @@ pub mod reload;
 pub mod server;
 pub mod smart;
 pub mod state;
+pub mod tls;
 pub mod token;
 pub mod token_cache;

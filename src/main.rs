@@ -26,8 +26,13 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> ExitCode {
     match command {
         Command::Check(args) => {
-            let report =
-                check::check(&args.config, args.offline, args.common.allow_insecure_http).await;
+            let report = check::check(
+                &args.config,
+                args.offline,
+                args.common.allow_insecure_http,
+                args.common.upstream_ca.as_deref(),
+            )
+            .await;
             match args.format {
                 CheckFormat::Text => print!("{}", report.text()),
                 CheckFormat::Json => println!("{}", report.json),

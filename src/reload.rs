@@ -20,6 +20,7 @@ use crate::keys::{IssuerKeys, KeyStores, RefreshPolicy};
 use crate::metrics::Metrics;
 use crate::smart::SmartSettings;
 use crate::state::{SharedState, Snapshot};
+use crate::tls::TlsListener;
 use crate::token::ValidationSettings;
 use crate::token_cache::{TokenCache, TokenCacheSettings};
 
@@ -202,7 +203,12 @@ impl Reloader {
     }
 
     /// Reload on SIGHUP and when the file changes, until shutdown.
-    pub async fn watch(self: Arc<Self>, source: ReloadSource, mut shutdown: watch::Receiver<bool>) {
+    pub async fn watch(
+        self: Arc<Self>,
+        source: ReloadSource,
+        tls: Option<Arc<TlsListener>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         #[cfg(unix)]
         let mut hangup =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -225,6 +231,12 @@ impl Reloader {
             };
             // Errors were logged and counted by reload itself.
             let _ = self.reload(&source, force).await;
+            // Certificates reload with the config: a broken new pair keeps the old one serving.
+            if let Some(tls) = &tls {
+                if let Err(e) = tls.reload_if_changed() {
+                    tracing::error!(error = %e, "TLS certificate reload failed; the previous certificate keeps serving");
+                }
+            }
         }
     }
 }

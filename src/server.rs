@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::metrics::Metrics;
 use crate::reload::{ReloadSource, Reloader};
 use crate::smart::SmartSettings;
+use crate::tls::{TlsError, TlsFiles, TlsListener};
 use crate::token_cache::{TokenCache, TokenCacheSettings};
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -51,6 +52,8 @@ pub struct RunSettings {
     pub limits: ConnectionLimits,
     /// Reload the config file on SIGHUP and on change (`None`: never).
     pub reload: Option<ReloadSource>,
+    /// Serve HTTPS with this certificate (reloaded with the config when the files change).
+    pub tls: Option<TlsFiles>,
 }
 
 /// Connection hygiene, with defaults sized for a proxy in front of one FHIR server.
@@ -87,6 +90,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Upstream(#[from] UpstreamConfigError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot build the HTTP client for discovery: {0}")]
     Fetcher(#[source] reqwest::Error),
 }
@@ -158,8 +163,18 @@ pub fn key_stores(
 /// Bind both listeners, start key refreshers (and the config watcher, if reloads are configured) and serve until
 /// [`Running::shutdown`].
 pub async fn start(config: Config, settings: RunSettings) -> Result<Running, StartError> {
-    let fetcher = Fetcher::new(settings.allow_insecure_http, settings.fetch_timeouts)
-        .map_err(StartError::Fetcher)?;
+    let fetcher = Fetcher::new(
+        settings.allow_insecure_http,
+        settings.fetch_timeouts,
+        settings.upstream.ca.as_deref(),
+    )
+    .map_err(StartError::Fetcher)?;
+    let tls = settings
+        .tls
+        .clone()
+        .map(TlsListener::new)
+        .transpose()?
+        .map(Arc::new);
     let metrics = Metrics::new();
     let keys = key_stores(&config, &fetcher, settings.refresh, &metrics);
     let state = SharedState::new(Snapshot {
@@ -197,19 +212,25 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         if let Ok(bytes) = std::fs::read(&source.path) {
             reloader.set_loaded(bytes);
         }
-        tokio::spawn(Arc::clone(&reloader).watch(source, admin_rx.clone()));
+        tokio::spawn(Arc::clone(&reloader).watch(source, tls.clone(), admin_rx.clone()));
     }
     let proxy = Proxy {
         state: state.clone(),
         upstream,
         metrics: metrics.clone(),
-        tls: false,
+        tls: tls.is_some(),
     };
     let limits = settings.limits;
-    let main = tokio::spawn(serve(listener, limits, main_rx, move |req, client| {
-        let proxy = proxy.clone();
-        async move { proxy.handle(req, client).await }
-    }));
+    let main = tokio::spawn(serve_with_tls(
+        listener,
+        limits,
+        main_rx,
+        tls,
+        move |req, client| {
+            let proxy = proxy.clone();
+            async move { proxy.handle(req, client).await }
+        },
+    ));
     let draining = Arc::new(AtomicBool::new(false));
     let admin = {
         let admin = Admin {
@@ -249,7 +270,21 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 pub async fn serve<H, F>(
     listener: TcpListener,
     limits: ConnectionLimits,
+    shutdown: watch::Receiver<bool>,
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<ProxyBody>> + Send + 'static,
+{
+    serve_with_tls(listener, limits, shutdown, None, handler).await
+}
+
+/// [`serve`], with TLS when `tls` is set: the handshake must finish within the header-read timeout.
+pub async fn serve_with_tls<H, F>(
+    listener: TcpListener,
+    limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
+    tls: Option<Arc<TlsListener>>,
     handler: H,
 ) where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
@@ -295,12 +330,38 @@ pub async fn serve<H, F>(
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler(req, client).await) }
         });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let builder = Arc::clone(&builder);
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(error) = conn.await {
+            let result = match acceptor {
+                None => {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned();
+                    watcher.watch(conn).await
+                }
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let conn = builder
+                                .serve_connection(TokioIo::new(tls_stream), service)
+                                .into_owned();
+                            watcher.watch(conn).await
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(error) = result {
                 tracing::debug!(error = %error, "connection ended with an error");
             }
             drop(permit);

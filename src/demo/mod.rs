@@ -85,6 +85,7 @@ pub async fn run(
             base: url::Url::parse(&fhir.base_url())?,
             timeout: Duration::from_secs(10),
             forward_token: false,
+            ca: None,
         },
         allow_insecure_http: true,
         validation: ValidationSettings::default(),
@@ -93,6 +94,7 @@ pub async fn run(
         smart: Default::default(),
         token_cache: Default::default(),
         reload: None,
+        tls: None,
         limits: ConnectionLimits::default(),
     };
     let running = match server::start(config.clone(), settings.clone()).await {

@@ -4,4 +4,5 @@ mod forwarding;
 mod key_sets;
 mod operations;
 mod smart;
+mod tls;
 mod token_cache;

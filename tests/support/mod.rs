@@ -97,6 +97,7 @@ pub fn settings(upstream: &str) -> RunSettings {
             base: url::Url::parse(upstream).expect("upstream url"),
             timeout: Duration::from_secs(5),
             forward_token: false,
+            ca: None,
         },
         allow_insecure_http: true,
         validation: ValidationSettings::default(),
@@ -112,6 +113,7 @@ pub fn settings(upstream: &str) -> RunSettings {
         smart: Default::default(),
         token_cache: Default::default(),
         reload: None,
+        tls: None,
         limits: ConnectionLimits {
             drain_timeout: Duration::from_secs(2),
             ..ConnectionLimits::default()
