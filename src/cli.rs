@@ -126,7 +126,7 @@ pub struct RunArgs {
     /// (Observation?...&subject=Patient/123, for servers without compartment search).
     #[arg(long, env = "FHIR_JWT_PROXY_COMPARTMENT_REWRITE", value_enum, default_value_t = RewriteStyle::Path)]
     pub compartment_rewrite: RewriteStyle,
-    /// Verified-token cache size in bytes (token bytes + ~1 KiB each); 0 disables it.
+    /// Verified-token cache size in bytes (≈ 0.5 KiB per cached token); 0 disables it.
     #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub token_cache_bytes: u64,
     /// Longest a verified token stays cached, in seconds (never past its exp).

@@ -4,7 +4,9 @@
 //! token bytes, the verified token again, without signature work. A hit still checks `exp`/`nbf` against the clock
 //! and still goes through the per-request SMART authorization; and it counts only while the issuer's key set is the
 //! one the token was verified with, so a key removed by a refresh does not live on in the cache.
-//! Entries live `min(exp - now, ttl)`, bounded by count and by weight (token bytes).
+//! Entries live `min(exp - now, ttl)`, bounded by weight (an estimate of each entry's heap bytes). The key is the
+//! SHA-256 of the token, not the token: a hash collision is as infeasible as forging the signature, and it keeps
+//! 100,000 cached tokens well under 64 MiB.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -18,7 +20,7 @@ use crate::token::VerifiedToken;
 /// Size and lifetime bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenCacheSettings {
-    /// Maximum total weight (≈ bytes of cached tokens plus a fixed overhead each); 0 disables the cache.
+    /// Maximum total weight (≈ heap bytes of the cached entries); 0 disables the cache.
     pub max_bytes: u64,
     /// Upper bound of an entry's life, whatever its `exp`.
     pub ttl: Duration,
@@ -33,8 +35,33 @@ impl Default for TokenCacheSettings {
     }
 }
 
-/// Rough per-entry overhead besides the token bytes (claims, grants, moka bookkeeping).
-const ENTRY_OVERHEAD: u32 = 1024;
+/// Rough per-entry overhead besides the claim strings (the structs, moka's bookkeeping).
+const ENTRY_OVERHEAD: usize = 320;
+
+/// The cache key: SHA-256 of the token bytes.
+type TokenDigest = [u8; 32];
+
+fn digest(raw: &str) -> TokenDigest {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw.as_bytes()).as_ref(),
+    );
+    out
+}
+
+/// An estimate of an entry's heap bytes, for the cache's weight bound.
+fn weight(entry: &CachedToken) -> u32 {
+    let t = &entry.token;
+    let strings = t.issuer.len()
+        + t.subject.as_ref().map_or(0, String::len)
+        + t.client_id.as_ref().map_or(0, String::len)
+        + t.scopes.as_ref().map_or(0, String::len)
+        + t.fhir_user.as_ref().map_or(0, |u| {
+            u.reference.len() + u.id.len() + u.base.as_ref().map_or(0, String::len)
+        });
+    let grants = t.grants.grants.len() * 64;
+    u32::try_from(ENTRY_OVERHEAD + strings + grants).unwrap_or(u32::MAX)
+}
 
 /// One verified token.
 #[derive(Debug)]
@@ -79,10 +106,10 @@ impl CachedToken {
 
 struct Lifetime;
 
-impl Expiry<Arc<str>, Arc<CachedToken>> for Lifetime {
+impl Expiry<TokenDigest, Arc<CachedToken>> for Lifetime {
     fn expire_after_create(
         &self,
-        _key: &Arc<str>,
+        _key: &TokenDigest,
         value: &Arc<CachedToken>,
         _now: Instant,
     ) -> Option<Duration> {
@@ -93,7 +120,7 @@ impl Expiry<Arc<str>, Arc<CachedToken>> for Lifetime {
 /// The cache itself; cheap to share (moka is internally concurrent, no global lock on the hot path).
 #[derive(Clone)]
 pub struct TokenCache {
-    inner: Option<Cache<Arc<str>, Arc<CachedToken>>>,
+    inner: Option<Cache<TokenDigest, Arc<CachedToken>>>,
     pub ttl: Duration,
 }
 
@@ -111,11 +138,7 @@ impl TokenCache {
         let inner = (settings.max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(settings.max_bytes)
-                .weigher(|key: &Arc<str>, _: &Arc<CachedToken>| {
-                    u32::try_from(key.len())
-                        .unwrap_or(u32::MAX)
-                        .saturating_add(ENTRY_OVERHEAD)
-                })
+                .weigher(|_: &TokenDigest, entry: &Arc<CachedToken>| weight(entry))
                 .expire_after(Lifetime)
                 .build()
         });
@@ -126,13 +149,13 @@ impl TokenCache {
     }
 
     pub fn get(&self, raw: &str) -> Option<Arc<CachedToken>> {
-        self.inner.as_ref()?.get(raw)
+        self.inner.as_ref()?.get(&digest(raw))
     }
 
     pub fn insert(&self, raw: &str, entry: CachedToken) {
         if let Some(cache) = &self.inner {
             if !entry.lifetime.is_zero() {
-                cache.insert(Arc::from(raw), Arc::new(entry));
+                cache.insert(digest(raw), Arc::new(entry));
             }
         }
     }
@@ -140,7 +163,7 @@ impl TokenCache {
     /// Drop one entry (a hit that failed its checks).
     pub fn remove(&self, raw: &str) {
         if let Some(cache) = &self.inner {
-            cache.invalidate(raw);
+            cache.invalidate(&digest(raw));
         }
     }
 }

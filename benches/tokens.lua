@@ -1,0 +1,18 @@
+-- wrk script: every request sends the next token of the file given after `--` (round robin per thread).
+local tokens = {}
+local next_index = 1
+local path = "/Patient/123"
+
+function init(args)
+  for line in io.lines(args[1]) do
+    tokens[#tokens + 1] = line
+  end
+  if args[2] then path = args[2] end
+end
+
+function request()
+  local token = tokens[next_index]
+  next_index = next_index + 1
+  if next_index > #tokens then next_index = 1 end
+  return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. token })
+end
