@@ -172,7 +172,8 @@ pub fn classify(
                             Interaction::VRead
                         }
                         [op] if op.starts_with('$') => Interaction::Operation(operation(op)?),
-                        [target] if read => {
+                        // Only the five R4 CompartmentDefinitions make `T/id/X` a compartment search.
+                        [target] if read && COMPARTMENT_TYPES.contains(&ty) => {
                             let compartment_id = out.id.take().unwrap_or_default();
                             out.resource_type = if *target == "*" {
                                 None
@@ -197,6 +198,15 @@ pub fn classify(
     }
     Ok(out)
 }
+
+/// The resource types FHIR R4 defines a compartment for (compartmentdefinition.html).
+const COMPARTMENT_TYPES: &[&str] = &[
+    "Device",
+    "Encounter",
+    "Patient",
+    "Practitioner",
+    "RelatedPerson",
+];
 
 fn resource_type(name: &str) -> Result<&'static str, Unclassifiable> {
     R4_RESOURCE_TYPES
@@ -253,15 +263,23 @@ fn touches(query: &str, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
                 }
             }
             "_has" => {
-                // `_has:Type:param:rest`; the modifier holds everything after `_has:`.
-                let ty = modifier
-                    .and_then(|m| m.split(':').next())
-                    .ok_or(Unclassifiable("_has without a type"))?;
-                out.push(Touch {
-                    kind: TouchKind::ReverseChain,
-                    resource_type: Some(resource_type(ty)?),
-                    iterate: false,
-                });
+                // `_has:Type:param:rest`; the modifier holds everything after `_has:`. R4 allows nesting
+                // (`_has:Observation:patient:_has:AuditEvent:entity:agent`): every level's type is touched.
+                let mut level = Some(modifier.ok_or(Unclassifiable("_has without a type"))?);
+                while let Some(m) = level {
+                    let mut parts = m.splitn(3, ':');
+                    let ty = parts.next().unwrap_or("");
+                    out.push(Touch {
+                        kind: TouchKind::ReverseChain,
+                        resource_type: Some(resource_type(ty)?),
+                        iterate: false,
+                    });
+                    let rest = parts.nth(1).unwrap_or("");
+                    level = rest.strip_prefix("_has:");
+                    if level.is_none() && rest.contains('.') {
+                        out.push(chain_touch(rest)?);
+                    }
+                }
             }
             "_type" => {
                 for value in percent_decode(raw_value)
