@@ -174,6 +174,9 @@ pub enum RequestError {
     /// H8: a resource outside the user's compartment (answered as if it did not exist, as FHIR servers do).
     #[error("resource not found")]
     NotFound,
+    /// The client's request body broke off or had invalid framing while it was streamed upstream: 400.
+    #[error("the request body is malformed or was cut off")]
+    MalformedBody,
     /// The upstream refused or broke the connection: 502.
     #[error("upstream unavailable")]
     UpstreamUnavailable(#[source] crate::body::BoxError),
@@ -192,6 +195,7 @@ impl RequestError {
             RequestError::InvalidToken(e) => e.reason(),
             RequestError::Forbidden(e) => e.reason(),
             RequestError::NotFound => "not_in_compartment",
+            RequestError::MalformedBody => "malformed_body",
             RequestError::UpstreamUnavailable(_) => "upstream_unavailable",
             RequestError::UpstreamTimeout => "upstream_timeout",
         }
@@ -202,7 +206,9 @@ impl RequestError {
             RequestError::MissingCredentials
             | RequestError::UnsupportedScheme
             | RequestError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            RequestError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RequestError::InvalidRequest(_) | RequestError::MalformedBody => {
+                StatusCode::BAD_REQUEST
+            }
             RequestError::Forbidden(_) => StatusCode::FORBIDDEN,
             RequestError::NotFound => StatusCode::NOT_FOUND,
             RequestError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -244,6 +250,7 @@ impl RequestError {
                 )
             }
             RequestError::NotFound => (None, "not-found"),
+            RequestError::MalformedBody => (None, "structure"),
             RequestError::UpstreamUnavailable(_) => (None, "transient"),
             RequestError::UpstreamTimeout => (None, "timeout"),
         };

@@ -139,12 +139,15 @@ impl Upstream {
             add_identity(headers, token);
         }
 
-        let response =
-            match tokio::time::timeout(self.settings.timeout, self.client.request(req)).await {
-                Err(_) => return Err(RequestError::UpstreamTimeout),
-                Ok(Err(e)) => return Err(RequestError::UpstreamUnavailable(Box::new(e))),
-                Ok(Ok(response)) => response,
-            };
+        let response = match tokio::time::timeout(self.settings.timeout, self.client.request(req))
+            .await
+        {
+            Err(_) => return Err(RequestError::UpstreamTimeout),
+            // The client's own body failed (bad chunk framing, cut off): the client's fault, 400.
+            Ok(Err(e)) if caused_by_request_body(&e) => return Err(RequestError::MalformedBody),
+            Ok(Err(e)) => return Err(RequestError::UpstreamUnavailable(Box::new(e))),
+            Ok(Ok(response)) => response,
+        };
         let (mut parts, body) = response.into_parts();
         remove_hop_by_hop(&mut parts.headers);
         let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
@@ -261,6 +264,20 @@ async fn unwrap_single(
         }
     }
     Ok(out)
+}
+
+/// Did sending fail because reading the client's request body failed?
+fn caused_by_request_body(error: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_user() || h.is_parse() || h.is_incomplete_message() {
+                return h.is_user();
+            }
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// 502 for an upstream answer the proxy cannot use.

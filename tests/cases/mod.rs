@@ -1,6 +1,8 @@
 mod authentication;
 mod cli;
 mod forwarding;
+mod fuzz;
+mod integrity;
 mod key_sets;
 mod operations;
 mod smart;

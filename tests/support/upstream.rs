@@ -46,6 +46,53 @@ fn id_search(path: &str, query: Option<&str>) -> Option<Bytes> {
     )))
 }
 
+/// The request body streamed straight back (nothing buffered), for byte-integrity tests of large bodies.
+fn stream_echo(
+    req: http::Request<hyper::body::Incoming>,
+    seen: &Mutex<Vec<Recorded>>,
+) -> Response<fhir_jwt_proxy::body::ProxyBody> {
+    let (parts, body) = req.into_parts();
+    if let Ok(mut seen) = seen.lock() {
+        seen.push(Recorded {
+            method: parts.method.to_string(),
+            uri: parts.uri.to_string(),
+            headers: parts.headers.clone(),
+            body: Bytes::new(),
+        });
+    }
+    let body = body
+        .map_err(|e| -> fhir_jwt_proxy::body::BoxError { Box::new(e) })
+        .boxed();
+    Response::new(body)
+}
+
+/// Announces 1,000 bytes, sends 10, then ends the connection: a reset in the middle of a response.
+fn truncated() -> Response<fhir_jwt_proxy::body::ProxyBody> {
+    // Ten bytes, a pause long enough for the headers and those bytes to be flushed, then the connection breaks.
+    let stream = futures_util::stream::unfold(0u8, |step| async move {
+        match step {
+            0 => Some((
+                Ok(hyper::body::Frame::data(Bytes::from_static(b"0123456789"))),
+                1,
+            )),
+            1 => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                Some((
+                    Err::<hyper::body::Frame<Bytes>, fhir_jwt_proxy::body::BoxError>(
+                        "upstream went away".into(),
+                    ),
+                    2,
+                ))
+            }
+            _ => None,
+        }
+    });
+    let mut r = Response::new(http_body_util::StreamBody::new(stream).boxed());
+    r.headers_mut()
+        .insert("content-length", http::HeaderValue::from_static("1000"));
+    r
+}
+
 pub struct RecordingUpstream {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Recorded>>>,
@@ -71,6 +118,12 @@ impl RecordingUpstream {
                 let (seen, behaviour) = (s.clone(), b.clone());
                 async move {
                     let delay = behaviour.lock().map(|b| b.delay).unwrap_or(None);
+                    if req.uri().path().ends_with("/stream-echo") {
+                        return stream_echo(req, &seen);
+                    }
+                    if req.uri().path().ends_with("/truncated") {
+                        return truncated();
+                    }
                     let (parts, body) = req.into_parts();
                     let body = body
                         .collect()
