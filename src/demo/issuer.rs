@@ -149,6 +149,8 @@ pub enum Behaviour {
     Garbage,
     /// Never answers (until the behaviour changes back).
     Hang,
+    /// 200 with a 1 MiB JSON document (over the proxy's size cap).
+    Huge,
 }
 
 struct Shared {
@@ -313,6 +315,14 @@ async fn respond(shared: &Shared, prefix: &str, path: &str) -> Response<ProxyBod
         }
         Behaviour::Garbage => {
             return json_response(StatusCode::OK, Bytes::from_static(b"<html>oops"), None)
+        }
+        Behaviour::Huge => {
+            let padding = "x".repeat(1024 * 1024);
+            let body = format!(
+                "{{\"issuer\":\"{}\",\"padding\":\"{padding}\"}}",
+                shared.issuer
+            );
+            return json_response(StatusCode::OK, Bytes::from(body), None);
         }
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;

@@ -185,3 +185,28 @@ async fn b5_a_hanging_authority_times_out_instead_of_blocking_requests() {
     assert!(started.elapsed() < Duration::from_secs(10));
     w.smart_a.set_behaviour(Behaviour::Normal);
 }
+
+#[tokio::test]
+async fn b1_an_oversized_discovery_document_is_refused() {
+    let w = World::new().await;
+    w.smart_a.set_behaviour(Behaviour::Huge);
+    let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = client()
+        .get(admin_url(&p, "/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 503);
+    let body = String::from_utf8(r.bytes().await.expect("body").to_vec()).expect("utf-8");
+    assert!(body.contains("larger than"), "{body}");
+    // It recovers when the provider does.
+    w.smart_a.set_behaviour(Behaviour::Normal);
+    wait_ready(&p).await;
+    assert_eq!(
+        get(&p, "/Patient/123", Some(&w.portal_token()))
+            .await
+            .status,
+        200
+    );
+}
