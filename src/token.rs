@@ -89,9 +89,13 @@ pub fn bearer_token(headers: &HeaderMap, max_token_bytes: usize) -> Result<&str,
 
 /// H1: `access_token` in the query is refused (never a second transport for the same credential).
 pub fn query_carries_access_token(query: Option<&str>) -> bool {
+    // Keys are compared after percent-decoding, and `;` counts as a separator too: an upstream that decodes
+    // `access%5Ftoken` or splits on `;` must not find a second credential.
     query.is_some_and(|q| {
-        q.split('&')
-            .any(|pair| pair.split('=').next().is_some_and(|k| k == "access_token"))
+        q.split(['&', ';']).any(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            crate::smart::request::percent_decode(key).trim() == "access_token"
+        })
     })
 }
 

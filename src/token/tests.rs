@@ -215,6 +215,9 @@ fn h1_access_token_in_the_query_is_detected() {
     assert!(!query_carries_access_token(Some(
         "my_access_token=1&code=x"
     )));
+    for encoded in ["access%5Ftoken=x", "%61ccess_token=x", "a=1;access_token=x"] {
+        assert!(query_carries_access_token(Some(encoded)), "{encoded}");
+    }
     assert!(!query_carries_access_token(None));
 }
 

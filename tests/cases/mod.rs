@@ -2,6 +2,7 @@ mod authentication;
 mod cli;
 mod forwarding;
 mod fuzz;
+mod hostile;
 mod integrity;
 mod key_sets;
 mod operations;
