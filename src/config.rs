@@ -96,6 +96,10 @@ struct RawFileSettings {
     clock_leeway_seconds: Option<u64>,
     require_at_jwt_typ: Option<bool>,
     fhir_base_url: Option<String>,
+    user_claim: Option<String>,
+    claim_headers: Option<Vec<extensions::RawClaimHeader>>,
+    providers: Option<Vec<extensions::RawProviderSettings>>,
+    audit: Option<extensions::RawAudit>,
 }
 
 // === validated types ===
@@ -217,6 +221,8 @@ pub struct Config {
     /// A8: kept, not acted on (the legacy Entra relay is not implemented).
     pub smart_proxy_enabled: bool,
     pub file_settings: FileSettings,
+    /// Claim mapping, user claim, hand-entered endpoints, audit (see [`extensions`]).
+    pub extensions: Extensions,
     /// Where the configuration object sits in the file (`properties.authenticationConfiguration.` or empty).
     pub path_prefix: &'static str,
 }
@@ -344,7 +350,7 @@ fn parse_at<T: serde::de::DeserializeOwned>(
 
 fn validate(
     raw: RawAuthenticationConfiguration,
-    settings: RawFileSettings,
+    mut settings: RawFileSettings,
     settings_path: &str,
     prefix: &'static str,
     opts: LoadOptions,
@@ -462,11 +468,29 @@ fn validate(
         ));
     }
 
+    let raw_extensions = extensions::RawExtensions {
+        user_claim: settings.user_claim.take(),
+        claim_headers: settings.claim_headers.take(),
+        providers: settings.providers.take(),
+        audit: settings.audit.take(),
+    };
+    let roles: Vec<(AuthorityRole, &Authority)> = primary
+        .iter()
+        .map(|p| (AuthorityRole::Primary, &p.authority))
+        .chain(
+            smart_providers
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (AuthorityRole::Smart(i), &p.authority)),
+        )
+        .collect();
+    let extensions = extensions::validate(raw_extensions, settings_path, &roles, opts)?;
     Ok(Config {
         primary,
         smart_providers,
         smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
         file_settings: validate_settings(settings, settings_path)?,
+        extensions,
         path_prefix: prefix,
     })
 }
@@ -625,6 +649,10 @@ fn parse_authority(text: &str, path: &str, opts: LoadOptions) -> Result<Authorit
     }
     Ok(Authority(url))
 }
+
+pub mod extensions;
+
+pub use extensions::Extensions;
 
 #[cfg(test)]
 mod tests;

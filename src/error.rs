@@ -70,6 +70,8 @@ pub enum TokenError {
     UnsafeClaim(&'static str),
     #[error("{0} (rules E9-E13, Q4)")]
     BadScope(crate::smart::scope::ScopeError),
+    #[error("mapped claim for {0} is missing or not usable as a header value")]
+    MappedClaimMissing(String),
     #[error("fhirUser is missing")]
     MissingFhirUser,
     #[error("fhirUser is not a reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person")]
@@ -107,6 +109,7 @@ impl TokenError {
             BadScopes => "scp_type",
             UnsafeClaim(_) => "claim_unsafe",
             BadScope(_) => "scp_malformed",
+            MappedClaimMissing(_) => "mapped_claim_missing",
             MissingFhirUser => "fhiruser_missing",
             BadFhirUser => "fhiruser_invalid",
         }

@@ -351,6 +351,9 @@ fn add_identity(headers: &mut HeaderMap, token: &VerifiedToken) {
             headers.insert(name.clone(), v);
         }
     }
+    for (name, value) in &token.mapped_headers {
+        headers.insert(name.clone(), value.clone());
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! - [`discovery`] — OIDC metadata and JWKS fetches through one HTTP client.
 //! - [`keys`] — per-issuer key sets, background refresh, single-flight unknown-`kid` refetch (uses `discovery`).
 //! - [`token`] — pure validation → [`token::VerifiedToken`] (uses `keys` types, no I/O).
+//! - [`claims`] — claim → header mapping by dotted paths, and the user claim.
+//! - [`audit`] — one record per decision: rotated JSON-lines file, stdout target, FHIR AuditEvents.
 //! - [`token_cache`] — verified tokens by their bytes, so a repeated token skips signature work.
 //! - [`smart`] — pure SMART authorization of a verified token for a request (no I/O).
 //! - [`forward`] — the upstream client: URI rewrite, hop-by-hop and identity headers, streaming.
@@ -27,8 +29,10 @@
 //!
 //! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
 
+pub mod audit;
 pub mod body;
 pub mod check;
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod demo;

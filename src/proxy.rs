@@ -68,6 +68,10 @@ impl Proxy {
         let request_id = request_id(req.headers());
         req.headers_mut().insert(REQUEST_ID, request_id.clone());
         let snapshot = self.state.load();
+        // Mapped claim headers are the proxy's to set, like the identity headers.
+        for name in &snapshot.config.extensions.mapped_headers {
+            req.headers_mut().remove(name);
+        }
 
         let mut trace = Trace {
             provider: "-",

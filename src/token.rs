@@ -390,6 +390,8 @@ pub struct VerifiedToken {
     pub smart: bool,
     /// The clinical scopes, parsed once (empty for pass-through primary tokens).
     pub grants: GrantSet,
+    /// Claim → header mappings for the upstream (seed 002).
+    pub mapped_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 /// D1–D5, G1, Q2, Q7, Q10, Q17: which provider and application the (signature-verified) token belongs to.
@@ -413,7 +415,9 @@ pub fn identify(
             None => None,
         },
     };
-    let subject = optional_string(claims, "sub")?;
+    // Seed 000/004: the user key the upstream trusts is `sub` unless the operator mapped another claim.
+    let mapping_for =
+        |role: AuthorityRole| config.extensions.mapping(role).cloned().unwrap_or_default();
     let audiences = audiences(claims)?;
 
     // Q17: among providers sharing this issuer, the one owning the client id.
@@ -438,11 +442,13 @@ pub fn identify(
         }
         let scopes = scopes(claims)?.ok_or(TokenError::MissingScopes)?;
         let grants = scope::parse(&scopes).map_err(TokenError::BadScope)?;
+        let mapping = mapping_for(role);
         return Ok(VerifiedToken {
             role,
             issuer,
             application: Some(app_index),
-            subject,
+            subject: mapping.user(claims)?,
+            mapped_headers: mapping.apply(claims)?,
             client_id: client_id.map(str::to_string),
             scopes: Some(scopes),
             fhir_user: Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
@@ -480,11 +486,13 @@ pub fn identify(
         // Passed through for the upstream's information; a malformed one is still refused (fail closed).
         (scopes(claims)?, fhir_user(claims)?, GrantSet::default())
     };
+    let mapping = mapping_for(AuthorityRole::Primary);
     Ok(VerifiedToken {
         role: AuthorityRole::Primary,
         issuer,
         application: None,
-        subject,
+        subject: mapping.user(claims)?,
+        mapped_headers: mapping.apply(claims)?,
         client_id: client_id.map(str::to_string),
         scopes,
         fhir_user,
@@ -545,17 +553,6 @@ fn fhir_user(claims: &Map<String, Value>) -> Result<Option<FhirUser>, TokenError
             FhirUser::parse(s).map(Some).ok_or(TokenError::BadFhirUser)
         }
         Some(_) => Err(TokenError::BadFhirUser),
-    }
-}
-
-fn optional_string(
-    claims: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<String>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) if header_safe(s) => Ok(Some(s.clone())),
-        Some(_) => Err(TokenError::UnsafeClaim(name)),
     }
 }
 

@@ -16,6 +16,7 @@ fn token(scp: &str, fhir_user: &str) -> VerifiedToken {
         expires_at: 0.0,
         smart: true,
         grants: scope::parse(scp).expect("valid scopes"),
+        mapped_headers: Vec::new(),
     }
 }
 
