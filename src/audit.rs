@@ -120,6 +120,7 @@ pub struct Auditor {
     events: Option<mpsc::Sender<AuditRecord>>,
     stdout: bool,
     dropped: Arc<AtomicU64>,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -132,7 +133,11 @@ impl std::fmt::Debug for Auditor {
 
 impl Auditor {
     /// Start the sink tasks. `client` posts AuditEvents.
-    pub fn start(settings: &AuditSettings, client: reqwest::Client) -> Auditor {
+    pub fn start(
+        settings: &AuditSettings,
+        client: reqwest::Client,
+        metrics: crate::metrics::Metrics,
+    ) -> Auditor {
         let file = settings.file.clone().map(|path| {
             let (tx, rx) = mpsc::channel(settings.queue);
             let (max, keep) = (settings.max_bytes, settings.keep);
@@ -152,6 +157,7 @@ impl Auditor {
             events,
             stdout: settings.stdout,
             dropped: Arc::new(AtomicU64::new(0)),
+            metrics: Some(metrics),
         }
     }
 
@@ -174,6 +180,9 @@ impl Auditor {
         for queue in [&self.events, &self.file].into_iter().flatten() {
             if queue.try_send(record.clone()).is_err() {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(m) = &self.metrics {
+                    m.audit_dropped();
+                }
                 if n.is_power_of_two() {
                     tracing::warn!(dropped = n, "audit queue full; records dropped");
                 }

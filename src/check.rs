@@ -49,6 +49,13 @@ pub async fn check(
         "authorities": [],
     });
     if offline {
+        report["authorities"] = config
+            .authorities()
+            .map(|(role, authority)| {
+                json!({"path": role_path(role), "authority": authority.as_str(),
+                       "discovery": config.extensions.endpoints(role).is_none()})
+            })
+            .collect();
         return CheckReport {
             exit_code: 0,
             json: report,
@@ -67,12 +74,15 @@ pub async fn check(
     let mut failed = false;
     let mut authorities = Vec::new();
     for (role, authority) in config.authorities() {
-        let path = match role {
-            AuthorityRole::Primary => "authority".to_string(),
-            AuthorityRole::Smart(i) => format!("smartIdentityProviders[{i}].authority"),
+        let path = role_path(role);
+        let manual = config.extensions.endpoints(role).cloned();
+        let mut entry =
+            json!({"path": path, "authority": authority.as_str(), "discovery": manual.is_none()});
+        let metadata = match manual {
+            Some(m) => Ok(m),
+            None => fetcher.metadata(authority).await,
         };
-        let mut entry = json!({"path": path, "authority": authority.as_str()});
-        match fetcher.metadata(authority).await {
+        match metadata {
             Err(e) => {
                 failed = true;
                 entry["error"] = json!(format!("discovery: {e}"));
@@ -110,6 +120,13 @@ pub async fn check(
     }
 }
 
+fn role_path(role: AuthorityRole) -> String {
+    match role {
+        AuthorityRole::Primary => "authority".to_string(),
+        AuthorityRole::Smart(i) => format!("smartIdentityProviders[{i}].authority"),
+    }
+}
+
 impl CheckReport {
     /// The report for people.
     pub fn text(&self) -> String {
@@ -132,6 +149,9 @@ impl CheckReport {
         for a in r["authorities"].as_array().into_iter().flatten() {
             let s = |k: &str| a[k].as_str().unwrap_or("").to_string();
             out.push_str(&format!("\n{}: {}\n", s("path"), s("authority")));
+            if a["discovery"] == false {
+                out.push_str("  discovery: off (hand-entered issuer and jwks_uri)\n");
+            }
             if a.get("issuer").is_some() {
                 out.push_str(&format!(
                     "  issuer:   {}\n  jwks_uri: {}\n",

@@ -338,6 +338,8 @@ pub struct IssuerKeys {
     /// For `/readyz` and logs: why the last fetch failed.
     last_error: Mutex<Option<String>>,
     metrics: Metrics,
+    /// Hand-entered `issuer` and `jwks_uri`: discovery is skipped for this authority (seed 004's "Discovery" off).
+    pub manual: Option<ProviderMetadata>,
 }
 
 impl std::fmt::Debug for IssuerKeys {
@@ -366,7 +368,14 @@ impl IssuerKeys {
             last_forced: tokio::sync::Mutex::new(None),
             last_error: Mutex::new(None),
             metrics,
+            manual: None,
         }
+    }
+
+    /// Use these endpoints instead of discovery.
+    pub fn with_endpoints(mut self, manual: Option<ProviderMetadata>) -> Self {
+        self.manual = manual;
+        self
     }
 
     /// The last good key set, if there ever was one.
@@ -382,7 +391,10 @@ impl IssuerKeys {
     /// Returns the `max-age` the JWKS was served with.
     pub async fn refresh(&self) -> Result<Option<Duration>, DiscoveryError> {
         let result = async {
-            let metadata = self.fetcher.metadata(&self.authority).await?;
+            let metadata = match &self.manual {
+                Some(m) => m.clone(),
+                None => self.fetcher.metadata(&self.authority).await?,
+            };
             self.fetch_keys(metadata).await
         }
         .await;

@@ -55,6 +55,7 @@ pub struct Metrics {
     cache: Family<ResultLabels, Counter>,
     reloads: Family<ResultLabels, Counter>,
     last_reload_failed: Gauge,
+    audit_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -86,6 +87,12 @@ impl Metrics {
         let cache = Family::<ResultLabels, Counter>::default();
         let reloads = Family::<ResultLabels, Counter>::default();
         let last_reload_failed = Gauge::default();
+        let audit_dropped = Counter::default();
+        registry.register(
+            "audit_dropped",
+            "Audit records dropped because a sink queue was full",
+            audit_dropped.clone(),
+        );
         registry.register(
             "requests",
             "Requests by outcome (forwarded or the refusal reason), status, provider and client id",
@@ -142,6 +149,7 @@ impl Metrics {
             cache,
             reloads,
             last_reload_failed,
+            audit_dropped,
         }
     }
 
@@ -184,6 +192,10 @@ impl Metrics {
                 result: if hit { "hit" } else { "miss" },
             })
             .inc();
+    }
+
+    pub fn audit_dropped(&self) {
+        self.audit_dropped.inc();
     }
 
     pub fn reload(&self, ok: bool) {

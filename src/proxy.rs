@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
+use crate::audit::{now_rfc3339, AuditRecord, Auditor};
 use crate::body::ProxyBody;
 use crate::config::AuthorityRole;
 use crate::error::{RequestError, TokenError};
@@ -39,6 +40,8 @@ pub struct Proxy {
     pub state: SharedState,
     pub upstream: Arc<Upstream>,
     pub metrics: Metrics,
+    /// The decision audit trail (disabled unless `proxy.audit` is configured).
+    pub audit: Auditor,
     /// Whether the listener is TLS (for `X-Forwarded-Proto`).
     pub tls: bool,
 }
@@ -51,6 +54,10 @@ struct Trace {
     client_id: String,
     interaction: &'static str,
     resource_type: &'static str,
+    /// For the audit record: who, and which resource.
+    sub: Option<String>,
+    fhir_user: Option<String>,
+    resource_id: Option<String>,
     /// When the proxy's own work ended (forwarding started, or the refusal was decided).
     decided: Option<Instant>,
 }
@@ -78,6 +85,9 @@ impl Proxy {
             client_id: "-".into(),
             interaction: "-",
             resource_type: "-",
+            sub: None,
+            fhir_user: None,
+            resource_id: None,
             decided: None,
         };
         let result = self.process(req, client, &snapshot, &mut trace).await;
@@ -87,7 +97,7 @@ impl Proxy {
             .duration_since(started);
         let latency_us = started.elapsed().as_micros() as u64;
         let rid = request_id.to_str().unwrap_or("-");
-        let mut response = match result {
+        let (mut response, outcome) = match result {
             Ok(response) => {
                 let status = response.status().as_u16();
                 self.metrics.request(
@@ -102,7 +112,7 @@ impl Proxy {
                     status, outcome = "forwarded", provider = trace.provider, client_id = %trace.client_id,
                     latency_us, "request"
                 );
-                response
+                (response, "forwarded")
             }
             Err(error) => {
                 let (status, reason) = (error.status().as_u16(), error.reason());
@@ -120,9 +130,24 @@ impl Proxy {
                         latency_us, detail = %error, "request"
                     ),
                 }
-                error.into_response()
+                (error.into_response(), reason)
             }
         };
+        if self.audit.enabled() {
+            self.audit.record(AuditRecord {
+                time: now_rfc3339(),
+                request_id: rid.to_string(),
+                provider: trace.provider,
+                client_id: trace.client_id.clone(),
+                sub: trace.sub.take(),
+                fhir_user: trace.fhir_user.take(),
+                interaction: trace.interaction,
+                resource_type: trace.resource_type,
+                resource_id: trace.resource_id.take(),
+                outcome,
+                status: response.status().as_u16(),
+            });
+        }
         response.headers_mut().insert(REQUEST_ID, request_id);
         response
     }
@@ -137,6 +162,7 @@ impl Proxy {
         if let Ok(r) = smart::request::classify(req.method(), req.uri().path(), None) {
             trace.interaction = r.interaction.label();
             trace.resource_type = r.resource_type.unwrap_or("-");
+            trace.resource_id = r.id;
         }
         let mut decided = || trace.decided = Some(Instant::now());
         // F1: capability statement and SMART configuration need no token.
@@ -218,6 +244,8 @@ impl Proxy {
             AuthorityRole::Smart(0) => "smart[0]",
             AuthorityRole::Smart(_) => "smart[1]",
         };
+        trace.sub = token.subject.clone();
+        trace.fhir_user = token.fhir_user.as_ref().map(|u| u.reference.clone());
         trace.client_id = match token.client_id.as_deref() {
             Some(c) if configured(c) => c.to_string(),
             Some(_) => "other".into(),

@@ -120,21 +120,24 @@ impl Reloader {
         let old = self.state.load();
         let mut stores = Vec::new();
         for (role, authority) in config.authorities() {
-            let kept = old
-                .keys
-                .stores
-                .iter()
-                .find(|s| s.role == role && s.authority == *authority);
+            let kept = old.keys.stores.iter().find(|s| {
+                s.role == role
+                    && s.authority == *authority
+                    && s.manual.as_ref() == config.extensions.endpoints(role)
+            });
             let store = match kept {
                 Some(s) => Arc::clone(s),
                 None => {
-                    let s = Arc::new(IssuerKeys::new(
-                        role,
-                        authority.clone(),
-                        self.fetcher.clone(),
-                        self.policy,
-                        self.metrics.clone(),
-                    ));
+                    let s = Arc::new(
+                        IssuerKeys::new(
+                            role,
+                            authority.clone(),
+                            self.fetcher.clone(),
+                            self.policy,
+                            self.metrics.clone(),
+                        )
+                        .with_endpoints(config.extensions.endpoints(role).cloned()),
+                    );
                     // A new authority: fetch before the swap, so its tokens work from the first request. A failure
                     // leaves it retrying in the background, as at start-up.
                     if let Err(e) = s.refresh().await {

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::Auditor;
 use crate::metrics::Metrics;
 use crate::reload::{ReloadSource, Reloader};
 use crate::smart::SmartSettings;
@@ -148,13 +149,16 @@ pub fn key_stores(
         stores: config
             .authorities()
             .map(|(role, authority)| {
-                Arc::new(IssuerKeys::new(
-                    role,
-                    authority.clone(),
-                    fetcher.clone(),
-                    policy,
-                    metrics.clone(),
-                ))
+                Arc::new(
+                    IssuerKeys::new(
+                        role,
+                        authority.clone(),
+                        fetcher.clone(),
+                        policy,
+                        metrics.clone(),
+                    )
+                    .with_endpoints(config.extensions.endpoints(role).cloned()),
+                )
             })
             .collect(),
     }
@@ -214,9 +218,22 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         }
         tokio::spawn(Arc::clone(&reloader).watch(source, tls.clone(), admin_rx.clone()));
     }
+    let audit = match &state.load().config.extensions.audit {
+        Some(settings) => {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .map_err(StartError::Fetcher)?;
+            Auditor::start(settings, client, metrics.clone())
+        }
+        None => Auditor::default(),
+    };
     let proxy = Proxy {
         state: state.clone(),
         upstream,
+        audit,
         metrics: metrics.clone(),
         tls: tls.is_some(),
     };

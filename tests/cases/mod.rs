@@ -1,5 +1,6 @@
 mod authentication;
 mod cli;
+mod extensions;
 mod forwarding;
 mod fuzz;
 mod hostile;
