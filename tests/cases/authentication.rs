@@ -21,9 +21,7 @@ async fn t1_h2_no_token_is_401_with_a_bare_challenge_and_nothing_forwarded() {
     assert_eq!(w.upstream.count(), 0);
     // ...and the same request with a valid token is forwarded.
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
     assert_eq!(w.upstream.count(), 1);
@@ -90,9 +88,7 @@ async fn b2_b3_t5_issuer_must_match_discovery_exactly() {
     );
     c["iss"] = json!("https://evil.example");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         401
     );
     assert_eq!(w.upstream.count(), 0);
@@ -125,9 +121,7 @@ async fn c5_expired_token_is_401_with_issue_code_expired() {
     assert_eq!(a.issue_code(), "expired");
     c["exp"] = json!(unix_now() - 250);
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         200,
         "C7 leeway"
     );
@@ -140,9 +134,7 @@ async fn c7_clock_leeway_is_configurable() {
     let mut c = w.portal_claims();
     c["exp"] = json!(unix_now() - 5);
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         401
     );
 }
@@ -163,16 +155,12 @@ async fn d1_d2_t6_azp_and_aud_are_checked_against_the_application() {
     );
     c["azp"] = json!("clinic");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         200
     );
     c["azp"] = json!("stranger");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         401
     );
 }
@@ -193,16 +181,12 @@ async fn d3_d4_t8_scp_and_fhir_user_are_required() {
     let mut c = w.portal_claims();
     c.as_object_mut().expect("object").remove("fhirUser");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         401
     );
     c["extension_fhirUser"] = json!("Patient/123");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         200
     );
     assert_eq!(w.upstream.last().headers["x-fhir-user"], "Patient/123");
@@ -239,15 +223,13 @@ async fn f4_t15_a_read_only_application_may_not_write() {
 async fn t18_f1_metadata_and_smart_configuration_need_no_token() {
     let w = World::new().await;
     let p = w.proxy().await;
-    assert_eq!(get(&p, "/metadata", None).await.status, 200);
+    assert_eq!(status(&p, "/metadata", None).await, 200);
     assert_eq!(
-        get(&p, "/.well-known/smart-configuration", None)
-            .await
-            .status,
+        status(&p, "/.well-known/smart-configuration", None).await,
         200
     );
     assert_eq!(w.upstream.count(), 2);
-    assert_eq!(get(&p, "/metadata/x", None).await.status, 401);
+    assert_eq!(status(&p, "/metadata/x", None).await, 401);
 }
 
 #[tokio::test]
@@ -279,7 +261,7 @@ async fn q10_enforce_mode_makes_primary_tokens_read_only_smart_tokens() {
         })
         .await;
     assert_eq!(
-        get(&p, "/Patient/1", Some(&w.primary_token())).await.status,
+        status(&p, "/Patient/1", Some(&w.primary_token())).await,
         401,
         "no scp/fhirUser"
     );
@@ -288,7 +270,7 @@ async fn q10_enforce_mode_makes_primary_tokens_read_only_smart_tokens() {
         "iss": w.primary.issuer(), "aud": "https://fhir.example", "exp": now + 60,
         "scp": "patient/*.read", "fhirUser": "Patient/1",
     }));
-    assert_eq!(get(&p, "/Patient/1", Some(&smart)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/1", Some(&smart)).await, 200);
     assert_eq!(
         send(&p, Method::POST, "/Patient", Some(&smart))
             .await
@@ -307,10 +289,10 @@ async fn c2_es256_tokens_of_the_second_provider_are_accepted() {
         "fhirUser": "Practitioner/9", "exp": now + 60,
     });
     let t = w.smart_b.mint_with(&w.smart_b.ec, Alg::ES256, &claims);
-    assert_eq!(get(&p, "/Schedule", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Schedule", Some(&t)).await, 200);
     // The same claims signed by provider A's key are refused.
     let t = w.smart_a.mint_with(&w.smart_a.ec, Alg::ES256, &claims);
-    assert_eq!(get(&p, "/Schedule", Some(&t)).await.status, 401);
+    assert_eq!(status(&p, "/Schedule", Some(&t)).await, 401);
 }
 
 #[tokio::test]
@@ -322,16 +304,12 @@ async fn d6_absolute_fhir_user_outside_the_configured_base_is_403() {
     let mut c = w.portal_claims();
     c["fhirUser"] = json!("https://fhir.example/r4/Patient/123");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         200
     );
     c["fhirUser"] = json!("https://elsewhere.example/r4/Patient/123");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         403
     );
 }

@@ -63,9 +63,7 @@ async fn claims_are_mapped_to_headers_by_dotted_path() {
     c["realm_access"] = json!({"roles": ["a,b", "c"]});
     c.as_object_mut().expect("object").remove("address");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         200
     );
     let seen = w.upstream.last();
@@ -82,9 +80,7 @@ async fn claims_are_mapped_to_headers_by_dotted_path() {
     let mut c = w.portal_claims();
     c["org"] = json!("clinic-1");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         401,
         "no preferred_username"
     );
@@ -150,9 +146,7 @@ async fn hand_entered_endpoints_skip_discovery() {
     let p = start_proxy(&config, &w.upstream.base_url(), |_| {}).await;
     wait_ready(&p).await;
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
     assert_eq!(
@@ -213,14 +207,12 @@ async fn every_decision_is_audited_to_a_rotated_file_and_as_fhir_audit_events() 
     let t = w.portal_token();
     for _ in 0..15 {
         assert_eq!(
-            get(&p, "/Observation/obs-9?secret=query-value", Some(&t))
-                .await
-                .status,
+            status(&p, "/Observation/obs-9?secret=query-value", Some(&t)).await,
             404
         );
     }
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
-    assert_eq!(get(&p, "/Patient/123", None).await.status, 401);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
+    assert_eq!(status(&p, "/Patient/123", None).await, 401);
     // Give the sinks a moment.
     let mut records: Vec<Value> = Vec::new();
     for _ in 0..50 {

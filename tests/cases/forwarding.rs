@@ -60,7 +60,7 @@ async fn forward_token_keeps_the_authorization_header() {
     let w = World::new().await;
     let p = w.proxy_with(|s| s.upstream.forward_token = true).await;
     let t = w.portal_token();
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert_eq!(
         w.upstream.last().headers["authorization"],
         format!("Bearer {t}").as_str()
@@ -148,7 +148,7 @@ async fn upstream_refusing_connections_is_502() {
     assert_eq!(a.status, 502);
     assert_eq!(a.body["resourceType"], "OperationOutcome");
     // The proxy keeps serving.
-    assert_eq!(get(&p, "/Patient/123", None).await.status, 401);
+    assert_eq!(status(&p, "/Patient/123", None).await, 401);
 }
 
 #[tokio::test]
@@ -163,9 +163,7 @@ async fn upstream_too_slow_is_504_and_the_next_request_is_served() {
     assert_eq!(a.issue_code(), "timeout");
     w.upstream.set_delay(None);
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
 }

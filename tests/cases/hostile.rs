@@ -1804,6 +1804,6 @@ async fn b7_q14_c2_kidless_tokens_against_a_single_published_key() {
     }
     assert_eq!(w.upstream.count(), 0);
     let ok = signed(&w.smart_a.rsa, Alg::RS256, &no_kid, &claims);
-    assert_eq!(get(&p, PATH, Some(&ok)).await.status, 200, "Q14: one key");
+    assert_eq!(status(&p, PATH, Some(&ok)).await, 200, "Q14: one key");
     assert_eq!(w.upstream.count(), 1);
 }

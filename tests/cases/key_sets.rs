@@ -19,10 +19,10 @@ async fn b5_a_rotated_key_is_honoured_after_one_refetch() {
     let t = w
         .smart_a
         .mint_with(&new_key, Alg::RS256, &w.portal_claims());
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert_eq!(w.smart_a.jwks_fetches(), before + 1, "exactly one refetch");
     // Known kid: no further fetch.
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert_eq!(w.smart_a.jwks_fetches(), before + 1);
 }
 
@@ -59,9 +59,7 @@ async fn b5_unknown_kid_flood_causes_at_most_one_fetch_per_cooldown() {
     );
     // Valid tokens keep flowing.
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
     assert_eq!(w.upstream.count(), 1);
@@ -76,12 +74,10 @@ async fn b6_a_failed_refetch_keeps_the_last_good_keys() {
     let t = w
         .smart_a
         .mint_with(&stranger, Alg::ES256, &w.portal_claims());
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 401);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 401);
     // The cached set still verifies tokens of known keys.
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
 }
@@ -104,14 +100,8 @@ async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let r = client()
-        .get(admin_url(&p, "/readyz"))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value =
-        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let (code, body) = readyz(&p).await;
+    assert_eq!(code, 503);
     let not_ready: Vec<&str> = body["authorities"]
         .as_array()
         .expect("authorities")
@@ -122,28 +112,17 @@ async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
     assert_eq!(not_ready, vec![w.smart_b.issuer()]);
     // Tokens of the working provider pass.
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
     // B's tokens are 401, not 5xx.
-    let now = fhir_jwt_proxy::proxy::unix_now();
-    let b_token = w.smart_b.mint(&serde_json::json!({
-        "iss": w.smart_b.issuer(), "aud": "fhir-sched", "azp": "sched", "scp": "user/*.read",
-        "fhirUser": "Practitioner/9", "exp": now + 60,
-    }));
-    assert_eq!(get(&p, "/Schedule", Some(&b_token)).await.status, 401);
+    let b_token = w.sched_token();
+    assert_eq!(status(&p, "/Schedule", Some(&b_token)).await, 401);
     // B comes back: the retry picks it up and the proxy becomes ready.
     w.smart_b.set_behaviour(Behaviour::Normal);
     wait_ready(&p).await;
-    let r = client()
-        .get(admin_url(&p, "/readyz"))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(r.status(), 200);
-    assert_eq!(get(&p, "/Schedule", Some(&b_token)).await.status, 200);
+    assert_eq!(readyz(&p).await.0, 200);
+    assert_eq!(status(&p, "/Schedule", Some(&b_token)).await, 200);
 }
 
 #[tokio::test]
@@ -152,20 +131,12 @@ async fn b1_garbage_metadata_keeps_the_authority_not_ready() {
     w.smart_a.set_behaviour(Behaviour::Garbage);
     let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = client()
-        .get(admin_url(&p, "/readyz"))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value =
-        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let (code, body) = readyz(&p).await;
+    assert_eq!(code, 503);
     let text = body.to_string();
     assert!(text.contains("not valid JSON"), "{text}");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         401
     );
 }
@@ -180,7 +151,7 @@ async fn b5_a_hanging_authority_times_out_instead_of_blocking_requests() {
         .smart_a
         .mint_with(&stranger, Alg::ES256, &w.portal_claims());
     let started = std::time::Instant::now();
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 401);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 401);
     // The fetch timeout (2 s in the tests) bounds the wait; the answer is 401, not a hang.
     assert!(started.elapsed() < Duration::from_secs(10));
     w.smart_a.set_behaviour(Behaviour::Normal);
@@ -192,21 +163,14 @@ async fn b1_an_oversized_discovery_document_is_refused() {
     w.smart_a.set_behaviour(Behaviour::Huge);
     let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = client()
-        .get(admin_url(&p, "/readyz"))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(r.status(), 503);
-    let body = String::from_utf8(r.bytes().await.expect("body").to_vec()).expect("utf-8");
-    assert!(body.contains("larger than"), "{body}");
+    let (code, body) = readyz(&p).await;
+    assert_eq!(code, 503);
+    assert!(body.to_string().contains("larger than"), "{body}");
     // It recovers when the provider does.
     w.smart_a.set_behaviour(Behaviour::Normal);
     wait_ready(&p).await;
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
 }

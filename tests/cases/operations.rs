@@ -54,14 +54,6 @@ async fn reloading_proxy(w: &World, path: &std::path::Path, initial: &Value) -> 
     p
 }
 
-fn b_token(w: &World) -> String {
-    let now = fhir_jwt_proxy::proxy::unix_now();
-    w.smart_b.mint(&json!({
-        "iss": w.smart_b.issuer(), "aud": "fhir-sched", "azp": "sched", "scp": "user/*.read",
-        "fhirUser": "Practitioner/9", "exp": now + 600,
-    }))
-}
-
 async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
     for _ in 0..100 {
         if check().await {
@@ -77,15 +69,15 @@ async fn reload_picks_up_a_new_provider_from_a_renamed_file() {
     let w = World::new().await;
     let path = temp_file("good");
     let p = reloading_proxy(&w, &path, &only_provider_a(&w)).await;
-    let t = b_token(&w);
+    let t = w.sched_token();
     assert_eq!(
-        get(&p, "/Schedule", Some(&t)).await.status,
+        status(&p, "/Schedule", Some(&t)).await,
         401,
         "B is not configured yet"
     );
     write_by_rename(&path, &w.config());
     assert!(
-        eventually(async || get(&p, "/Schedule", Some(&t)).await.status == 200).await,
+        eventually(async || status(&p, "/Schedule", Some(&t)).await == 200).await,
         "B never accepted"
     );
     let metrics = scrape(&p).await;
@@ -107,30 +99,9 @@ async fn an_invalid_file_changes_nothing_and_is_reported() {
     bad["authenticationConfiguration"]["smartIdentityProviders"][1]["applications"][0]
         ["audience"] = json!("");
     write_by_rename(&path, &bad);
-    let admin = admin_url(&p, "/readyz");
-    let reported = eventually(async || {
-        let body = client()
-            .get(&admin)
-            .send()
-            .await
-            .expect("readyz")
-            .bytes()
-            .await
-            .expect("body");
-        let v: Value = serde_json::from_slice(&body).expect("json");
-        v["lastReload"]["ok"] == false
-    })
-    .await;
+    let reported = eventually(async || readyz(&p).await.1["lastReload"]["ok"] == false).await;
     assert!(reported, "the failed reload is shown on /readyz");
-    let body = client()
-        .get(&admin)
-        .send()
-        .await
-        .expect("readyz")
-        .bytes()
-        .await
-        .expect("body");
-    let v: Value = serde_json::from_slice(&body).expect("json");
+    let (_, v) = readyz(&p).await;
     let error = v["lastReload"]["error"].as_str().expect("error text");
     assert!(
         error.contains("smartIdentityProviders[1].applications[0].audience: must not be empty"),
@@ -138,12 +109,10 @@ async fn an_invalid_file_changes_nothing_and_is_reported() {
     );
     // The old configuration keeps serving, including provider B.
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.portal_token()))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
-    assert_eq!(get(&p, "/Schedule", Some(&b_token(&w))).await.status, 200);
+    assert_eq!(status(&p, "/Schedule", Some(&w.sched_token())).await, 200);
     let metrics = scrape(&p).await;
     assert!(
         metric(
@@ -246,20 +215,18 @@ async fn metrics_count_a_known_mix_of_requests_exactly() {
     let p = w.proxy().await;
     let t = w.portal_token();
     for _ in 0..3 {
-        assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+        assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     }
     for _ in 0..2 {
-        assert_eq!(get(&p, "/Patient/123", None).await.status, 401);
+        assert_eq!(status(&p, "/Patient/123", None).await, 401);
     }
     let mut c = w.portal_claims();
     c["aud"] = json!("nope");
     assert_eq!(
-        get(&p, "/Patient/123", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Patient/123", Some(&w.smart_a.mint(&c))).await,
         401
     );
-    assert_eq!(get(&p, "/Patient/456", Some(&t)).await.status, 404);
+    assert_eq!(status(&p, "/Patient/456", Some(&t)).await, 404);
     let text = scrape(&p).await;
     let forwarded = [
         ("outcome", "forwarded"),

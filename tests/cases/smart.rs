@@ -92,10 +92,10 @@ async fn t16_a_resource_of_another_patient_is_404() {
     assert_eq!(w.upstream.last().uri, "/Patient/123/Observation?_id=999");
     // Another patient: 404 without asking the upstream.
     let before = w.upstream.count();
-    assert_eq!(get(&p, "/Patient/456", Some(&t)).await.status, 404);
+    assert_eq!(status(&p, "/Patient/456", Some(&t)).await, 404);
     assert_eq!(w.upstream.count(), before);
     // The own patient passes unchanged.
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert_eq!(w.upstream.last().uri, "/Patient/123");
 }
 
@@ -144,16 +144,12 @@ async fn t17_export_needs_system_scopes() {
     let w = World::new().await;
     let p = w.proxy().await;
     assert_eq!(
-        get(&p, "/$export", Some(&token(&w, "patient/*.read")))
-            .await
-            .status,
+        status(&p, "/$export", Some(&token(&w, "patient/*.read"))).await,
         403
     );
     assert_eq!(w.upstream.count(), 0);
     assert_eq!(
-        get(&p, "/$export", Some(&token(&w, "system/*.read")))
-            .await
-            .status,
+        status(&p, "/$export", Some(&token(&w, "system/*.read"))).await,
         200
     );
     assert_eq!(w.upstream.last().uri, "/$export");
@@ -170,7 +166,7 @@ async fn q18_includes_that_could_leak_another_patient_are_403() {
         "/Observation?_include:iterate=Observation:performer:Practitioner",
         "/Observation?_has:Condition:subject:code=x",
     ] {
-        assert_eq!(get(&p, path, Some(&t)).await.status, 403, "{path}");
+        assert_eq!(status(&p, path, Some(&t)).await, 403, "{path}");
     }
     assert_eq!(w.upstream.count(), 0);
     let a = get(
@@ -191,9 +187,7 @@ async fn q9_types_outside_the_compartment_pass_unchanged() {
     let w = World::new().await;
     let p = w.proxy().await;
     assert_eq!(
-        get(&p, "/Medication/5", Some(&token(&w, "patient/*.read")))
-            .await
-            .status,
+        status(&p, "/Medication/5", Some(&token(&w, "patient/*.read"))).await,
         200
     );
     assert_eq!(w.upstream.last().uri, "/Medication/5");
@@ -204,18 +198,9 @@ async fn q13_everything_for_the_own_patient_only() {
     let w = World::new().await;
     let p = w.proxy().await;
     let t = token(&w, "patient/*.read");
-    assert_eq!(
-        get(&p, "/Patient/123/$everything", Some(&t)).await.status,
-        200
-    );
-    assert_eq!(
-        get(&p, "/Patient/456/$everything", Some(&t)).await.status,
-        404
-    );
-    assert_eq!(
-        get(&p, "/Patient/123/$validate", Some(&t)).await.status,
-        403
-    );
+    assert_eq!(status(&p, "/Patient/123/$everything", Some(&t)).await, 200);
+    assert_eq!(status(&p, "/Patient/456/$everything", Some(&t)).await, 404);
+    assert_eq!(status(&p, "/Patient/123/$validate", Some(&t)).await, 403);
 }
 
 #[tokio::test]
@@ -225,9 +210,7 @@ async fn q18_a_token_without_fhir_user_never_skips_confinement() {
     let mut c = w.portal_claims();
     c.as_object_mut().expect("object").remove("fhirUser");
     assert_eq!(
-        get(&p, "/Observation", Some(&w.smart_a.mint(&c)))
-            .await
-            .status,
+        status(&p, "/Observation", Some(&w.smart_a.mint(&c))).await,
         401
     );
     assert_eq!(w.upstream.count(), 0);

@@ -131,12 +131,12 @@ async fn https_upstream_is_trusted_through_upstream_ca() {
     let ca = pki.ca_path();
     let outer = start_proxy(&w.config(), &inner_base, |s| s.upstream.ca = Some(ca)).await;
     wait_ready(&outer).await;
-    assert_eq!(get(&outer, "/metadata", None).await.status, 200);
+    assert_eq!(status(&outer, "/metadata", None).await, 200);
     assert_eq!(w.upstream.last().uri, "/metadata");
     // Without the CA the upstream's certificate is not trusted: 502.
     let blind = start_proxy(&w.config(), &inner_base, |_| {}).await;
     wait_ready(&blind).await;
-    assert_eq!(get(&blind, "/metadata", None).await.status, 502);
+    assert_eq!(status(&blind, "/metadata", None).await, 502);
 }
 
 /// The DER of the certificate the server presents.

@@ -18,17 +18,17 @@ async fn a_verified_token_is_cached_and_served_again() {
     let p = w.proxy().await;
     let t = w.portal_token();
     assert!(p.state.load().token_cache.get(&t).is_none());
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert!(
         p.state.load().token_cache.get(&t).is_some(),
         "inserted after verification"
     );
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     // Refused tokens are never cached.
     let mut c = w.portal_claims();
     c["aud"] = json!("other");
     let bad = w.smart_a.mint(&c);
-    assert_eq!(get(&p, "/Patient/123", Some(&bad)).await.status, 401);
+    assert_eq!(status(&p, "/Patient/123", Some(&bad)).await, 401);
     assert!(p.state.load().token_cache.get(&bad).is_none());
 }
 
@@ -39,7 +39,7 @@ async fn a_cached_token_still_expires() {
     let mut c = w.portal_claims();
     c["exp"] = json!(unix_now() + 2);
     let t = w.smart_a.mint(&c);
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let a = get(&p, "/Patient/123", Some(&t)).await;
     assert_eq!(a.status, 401);
@@ -51,9 +51,9 @@ async fn a_cached_token_still_goes_through_smart_authorization() {
     let w = World::new().await;
     let p = w.proxy().await;
     let t = w.portal_token();
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert_eq!(
-        get(&p, "/Patient/456", Some(&t)).await.status,
+        status(&p, "/Patient/456", Some(&t)).await,
         404,
         "compartment still enforced on a hit"
     );
@@ -76,7 +76,7 @@ async fn a_removed_key_does_not_live_on_in_the_cache() {
     w.smart_a.publish(vec![old.clone()]);
     let old_token = w.smart_a.mint_with(&old, Alg::RS256, &w.portal_claims());
     assert_eq!(
-        get(&p, "/Patient/123", Some(&old_token)).await.status,
+        status(&p, "/Patient/123", Some(&old_token)).await,
         200,
         "old key fetched on first use"
     );
@@ -84,7 +84,7 @@ async fn a_removed_key_does_not_live_on_in_the_cache() {
     // The provider rotates the old key out; a token with the new kid makes the proxy refetch.
     w.smart_a.publish(vec![new.clone()]);
     let new_token = w.smart_a.mint_with(&new, Alg::RS256, &w.portal_claims());
-    assert_eq!(get(&p, "/Patient/123", Some(&new_token)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&new_token)).await, 200);
     // The cached old token was verified with a key set that is no longer current: verified again, and refused.
     let a = get(&p, "/Patient/123", Some(&old_token)).await;
     assert_eq!(a.status, 401);
@@ -103,6 +103,6 @@ async fn a_disabled_cache_caches_nothing() {
         })
         .await;
     let t = w.portal_token();
-    assert_eq!(get(&p, "/Patient/123", Some(&t)).await.status, 200);
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
     assert!(p.state.load().token_cache.get(&t).is_none());
 }

@@ -78,6 +78,15 @@ impl World {
         self.smart_a.mint(&self.portal_claims())
     }
 
+    /// A valid token of application `sched` at SMART provider B (ES256 is tested elsewhere; this is RS256).
+    pub fn sched_token(&self) -> String {
+        let now = unix_now();
+        self.smart_b.mint(&json!({
+            "iss": self.smart_b.issuer(), "aud": "fhir-sched", "azp": "sched", "scp": "user/*.read",
+            "fhirUser": "Practitioner/9", "exp": now + 600,
+        }))
+    }
+
     pub fn primary_token(&self) -> String {
         let now = unix_now();
         self.primary.mint(&json!({
@@ -186,6 +195,23 @@ impl Answer {
     pub fn issue_code(&self) -> &str {
         self.body["issue"][0]["code"].as_str().unwrap_or("")
     }
+}
+
+/// The status of a GET.
+pub async fn status(running: &Running, path: &str, token: Option<&str>) -> u16 {
+    get(running, path, token).await.status
+}
+
+/// `/readyz`: its status and JSON body.
+pub async fn readyz(running: &Running) -> (u16, Value) {
+    let r = client()
+        .get(admin_url(running, "/readyz"))
+        .send()
+        .await
+        .expect("readyz answers");
+    let status = r.status().as_u16();
+    let body = serde_json::from_slice(&r.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
+    (status, body)
 }
 
 pub async fn get(running: &Running, path: &str, token: Option<&str>) -> Answer {
