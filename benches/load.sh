@@ -59,6 +59,12 @@ $SERVER target/release/fhir-jwt-proxy --log-format json run --allow-insecure-htt
   --config "$OUT/config.json" --upstream "http://127.0.0.1:$UP_PORT" \
   --listen "127.0.0.1:$PROXY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --token-cache-bytes 268435456 \
   2>/dev/null & PIDS+=($!); PROXY_PID=$!
+# The same proxy with the per-request log line filtered out (RUST_LOG=warn), to show what logging costs.
+QUIET_PORT=$(free_port); QUIET_ADMIN=$(free_port)
+RUST_LOG=warn $SERVER target/release/fhir-jwt-proxy --log-format json run --allow-insecure-http \
+  --config "$OUT/config.json" --upstream "http://127.0.0.1:$UP_PORT" \
+  --listen "127.0.0.1:$QUIET_PORT" --admin-listen "127.0.0.1:$QUIET_ADMIN" \
+  2>/dev/null & PIDS+=($!); QUIET_PID=$!
 wait_http "http://127.0.0.1:$UP_PORT/"
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/readyz" && break; sleep 0.05; done
@@ -92,6 +98,8 @@ run() {
 run "direct upstream" "http://127.0.0.1:$UP_PORT/Patient/123" "$UP_PID"
 run "nginx proxy_pass (no auth)" "http://127.0.0.1:$NGINX_PORT/Patient/123" "$NGINX_PID $UP_PID"
 run "fhir-jwt-proxy, one token" "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID $UP_PID" "$OUT/one.txt"
+for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$QUIET_ADMIN/readyz" && break; sleep 0.05; done
+run "fhir-jwt-proxy, one token, request log off" "http://127.0.0.1:$QUIET_PORT" "$QUIET_PID $UP_PID" "$OUT/one.txt"
 run "fhir-jwt-proxy, 1,000 tokens" "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID $UP_PID" "$OUT/pool.txt"
 run "fhir-jwt-proxy, fresh token each request" "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID $UP_PID" "$OUT/fresh.txt"
 run "fhir-jwt-proxy, 401 (no token)" "http://127.0.0.1:$PROXY_PORT/Patient/123" "$PROXY_PID"

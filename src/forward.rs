@@ -150,6 +150,22 @@ impl Upstream {
         };
         let (mut parts, body) = response.into_parts();
         remove_hop_by_hop(&mut parts.headers);
+        // A small body of known length is read whole first, so the answer leaves in one write with its headers
+        // (a loopback or LAN write costs more than the copy); anything larger or of unknown length streams.
+        let small = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n <= SMALL_BODY_BYTES);
+        if small {
+            let collected = tokio::time::timeout(self.settings.timeout, body.collect()).await;
+            return match collected {
+                Ok(Ok(c)) => Ok(Response::from_parts(parts, full(c.to_bytes()))),
+                Ok(Err(e)) => Err(RequestError::UpstreamUnavailable(Box::new(e))),
+                Err(_) => Err(RequestError::UpstreamTimeout),
+            };
+        }
         let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
         Ok(Response::from_parts(parts, body))
     }
@@ -211,6 +227,9 @@ impl Upstream {
             .map_err(|_| RequestError::InvalidRequest("request target cannot be forwarded"))
     }
 }
+
+/// Upstream answers up to this size (by Content-Length) are sent on in one piece; larger ones stream.
+const SMALL_BODY_BYTES: usize = 16 * 1024;
 
 /// Largest searchset the proxy reads to answer a rewritten read (one resource, plus the Bundle around it).
 const MAX_UNWRAP_BYTES: usize = 16 * 1024 * 1024;

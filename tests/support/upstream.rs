@@ -66,8 +66,8 @@ fn stream_echo(
     Response::new(body)
 }
 
-/// Announces 1,000 bytes, sends 10, then ends the connection: a reset in the middle of a response.
-fn truncated() -> Response<fhir_jwt_proxy::body::ProxyBody> {
+/// Announces `length` bytes, sends 10, then ends the connection: a reset in the middle of a response.
+fn truncated(length: &'static str) -> Response<fhir_jwt_proxy::body::ProxyBody> {
     // Ten bytes, a pause long enough for the headers and those bytes to be flushed, then the connection breaks.
     let stream = futures_util::stream::unfold(0u8, |step| async move {
         match step {
@@ -89,7 +89,7 @@ fn truncated() -> Response<fhir_jwt_proxy::body::ProxyBody> {
     });
     let mut r = Response::new(http_body_util::StreamBody::new(stream).boxed());
     r.headers_mut()
-        .insert("content-length", http::HeaderValue::from_static("1000"));
+        .insert("content-length", http::HeaderValue::from_static(length));
     r
 }
 
@@ -122,7 +122,10 @@ impl RecordingUpstream {
                         return stream_echo(req, &seen);
                     }
                     if req.uri().path().ends_with("/truncated") {
-                        return truncated();
+                        return truncated("1000000");
+                    }
+                    if req.uri().path().ends_with("/truncated-small") {
+                        return truncated("1000");
                     }
                     let (parts, body) = req.into_parts();
                     let body = body
