@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fhir_jwt_proxy::demo::issuer::{Behaviour, SigningKey};
+use fhir_jwt_proxy::demo::issuer::{sign_compact, Behaviour, SigningKey};
 use fhir_jwt_proxy::keys::Alg;
 
 use crate::support::*;
@@ -33,36 +33,53 @@ async fn b5_unknown_kid_flood_causes_at_most_one_fetch_per_cooldown() {
         .proxy_with(|s| s.refresh.refetch_cooldown = Duration::from_secs(600))
         .await;
     let before = w.smart_a.jwks_fetches();
-    let mut tasks = Vec::new();
-    for i in 0..64 {
-        let stranger = SigningKey::generate(Alg::ES256, format!("random-{i}")).expect("key");
-        let t = w
-            .smart_a
-            .mint_with(&stranger, Alg::ES256, &w.portal_claims());
-        let u = url(&p, "/Patient/123");
-        tasks.push(tokio::spawn(async move {
-            client()
-                .get(u)
-                .bearer_auth(t)
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        }));
+    // 10,000 requests with random kids (signed with a key the provider never published), 100 at a time, while a
+    // valid token is sent after every 100: the flood gets 401s, the valid requests keep getting 200.
+    let stranger = Arc::new(SigningKey::generate(Alg::RS256, "unused").expect("key"));
+    let claims = w.portal_claims().to_string();
+    let valid = w.portal_token();
+    let c = client();
+    let mut flood_statuses = std::collections::BTreeMap::<u16, u32>::new();
+    let mut valid_statuses = Vec::new();
+    for round in 0..100u32 {
+        let mut batch = Vec::new();
+        for i in 0..100u32 {
+            let header = format!(r#"{{"alg":"RS256","typ":"JWT","kid":"random-{round}-{i}"}}"#);
+            let t = sign_compact(&stranger, Alg::RS256, header.as_bytes(), claims.as_bytes());
+            let req = c.get(url(&p, "/Patient/123")).bearer_auth(t);
+            batch.push(tokio::spawn(async move {
+                req.send().await.map(|r| r.status().as_u16())
+            }));
+        }
+        let ok = c
+            .get(url(&p, "/Patient/123"))
+            .bearer_auth(&valid)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        valid_statuses.push(ok.unwrap_or(0));
+        for t in batch {
+            *flood_statuses
+                .entry(t.await.expect("task").unwrap_or(0))
+                .or_default() += 1;
+        }
     }
-    for t in tasks {
-        assert_eq!(t.await.expect("task").expect("answer"), 401);
-    }
-    assert!(
-        w.smart_a.jwks_fetches() <= before + 1,
-        "fetches: {}",
-        w.smart_a.jwks_fetches() - before
-    );
-    // Valid tokens keep flowing.
     assert_eq!(
-        status(&p, "/Patient/123", Some(&w.portal_token())).await,
-        200
+        flood_statuses.get(&401),
+        Some(&10_000),
+        "{flood_statuses:?}"
     );
-    assert_eq!(w.upstream.count(), 1);
+    assert!(
+        valid_statuses.iter().all(|s| *s == 200),
+        "{valid_statuses:?}"
+    );
+    let fetches = w.smart_a.jwks_fetches() - before;
+    assert!(fetches <= 1, "JWKS fetches during the flood: {fetches}");
+    assert_eq!(
+        w.upstream.count(),
+        100,
+        "only the valid requests were forwarded"
+    );
 }
 
 #[tokio::test]
