@@ -487,3 +487,57 @@ async fn json_logs_carry_one_line_per_request_and_never_a_token_or_query() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| s.limits.header_read_timeout = Duration::from_millis(500))
+        .await;
+    let mut stream = tokio::net::TcpStream::connect(p.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.expect("first answer");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Now idle: the connection must not stay open forever.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.map(|_| ())
+    })
+    .await;
+    assert!(closed.is_ok(), "an idle keep-alive connection stayed open");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_at_accept() {
+    let w = World::new().await;
+    let p = w.proxy_with(|s| s.limits.max_connections = 2).await;
+    let first = tokio::net::TcpStream::connect(p.addr).await.expect("first");
+    let second = tokio::net::TcpStream::connect(p.addr)
+        .await
+        .expect("second");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = tokio::net::TcpStream::connect(p.addr)
+        .await
+        .expect("the TCP handshake itself completes");
+    let _ = third
+        .write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok() && !String::from_utf8_lossy(&buf).contains("200 OK"),
+        "a third connection was served: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    // Freeing a slot lets the next connection in.
+    drop(first);
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(status(&p, "/metadata", None).await, 200);
+}
