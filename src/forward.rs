@@ -20,6 +20,7 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use crate::body::{empty, full, BoxError, ProxyBody};
+use crate::body_timeout::IdleTimeoutBody;
 use crate::error::RequestError;
 use crate::smart::{Decision, SingleResource};
 use crate::token::VerifiedToken;
@@ -166,7 +167,9 @@ impl Upstream {
                 Err(_) => Err(RequestError::UpstreamTimeout),
             };
         }
+        // Between two frames the upstream gets the same time it had for its headers; a stalled stream is aborted.
         let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
+        let body = IdleTimeoutBody::new(body, self.settings.timeout).boxed();
         Ok(Response::from_parts(parts, body))
     }
 

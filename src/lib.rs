@@ -31,6 +31,7 @@
 
 pub mod audit;
 pub mod body;
+pub mod body_timeout;
 pub mod check;
 pub mod claims;
 pub mod cli;

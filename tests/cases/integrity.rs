@@ -186,3 +186,39 @@ async fn request_smuggling_and_malformed_framing_are_refused_and_not_forwarded()
         200
     );
 }
+
+#[tokio::test]
+async fn a_stalled_upstream_body_is_aborted_not_hung() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| s.upstream.timeout = Duration::from_millis(500))
+        .await;
+    let response = client()
+        .get(url(&p, "/Binary/slow-drip"))
+        .bearer_auth(w.primary_token())
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(response.status(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(10), response.bytes()).await;
+    assert!(body.is_ok(), "the client hung on a stalled upstream body");
+    assert!(
+        body.expect("in time").is_err(),
+        "a stalled body must end in an error, not look complete"
+    );
+    assert_eq!(
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_that_closes_every_connection_is_served_normally() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = w.primary_token();
+    for _ in 0..20 {
+        assert_eq!(status(&p, "/Binary/close", Some(&t)).await, 200);
+    }
+    assert_eq!(w.upstream.count(), 20);
+}

@@ -66,6 +66,24 @@ fn stream_echo(
     Response::new(body)
 }
 
+/// Sends the headers and ten bytes, then nothing more, ever (a stalled stream without a Content-Length).
+fn slow_drip() -> Response<fhir_jwt_proxy::body::ProxyBody> {
+    let stream = futures_util::stream::unfold(0u8, |step| async move {
+        if step == 0 {
+            Some((
+                Ok::<_, fhir_jwt_proxy::body::BoxError>(hyper::body::Frame::data(
+                    Bytes::from_static(b"0123456789"),
+                )),
+                1,
+            ))
+        } else {
+            std::future::pending::<()>().await;
+            None
+        }
+    });
+    Response::new(http_body_util::StreamBody::new(stream).boxed())
+}
+
 /// Announces `length` bytes, sends 10, then ends the connection: a reset in the middle of a response.
 fn truncated(length: &'static str) -> Response<fhir_jwt_proxy::body::ProxyBody> {
     // Ten bytes, a pause long enough for the headers and those bytes to be flushed, then the connection breaks.
@@ -127,6 +145,9 @@ impl RecordingUpstream {
                     if req.uri().path().ends_with("/truncated-small") {
                         return truncated("1000");
                     }
+                    if req.uri().path().ends_with("/slow-drip") {
+                        return slow_drip();
+                    }
                     let (parts, body) = req.into_parts();
                     let body = body
                         .collect()
@@ -163,6 +184,12 @@ impl RecordingUpstream {
                     response
                         .headers_mut()
                         .insert("x-upstream", http::HeaderValue::from_static("1"));
+                    if parts.uri.path().ends_with("/close") {
+                        // This upstream closes every connection after answering.
+                        response
+                            .headers_mut()
+                            .insert("connection", http::HeaderValue::from_static("close"));
+                    }
                     response
                 }
             },
