@@ -110,7 +110,8 @@ pub struct RunArgs {
         default_value_t = 43_200
     )]
     pub jwks_refresh_interval: u64,
-    /// Seconds to wait for the upstream's response headers before answering 504.
+    /// Seconds to wait for the upstream's response headers before answering 504; also the longest silence allowed
+    /// between two frames of the upstream's body (a stalled stream is aborted).
     #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_TIMEOUT", default_value_t = 30)]
     pub upstream_timeout: u64,
     /// How primary-authority tokens are treated after authentication [default: passthrough, or proxy.primarySmartMode].
