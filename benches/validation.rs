@@ -19,21 +19,24 @@ use fhir_jwt_proxy::token_cache::{CachedToken, TokenCache, TokenCacheSettings};
 const ISS: &str = "https://idp.example/realms/a";
 const NOW: u64 = 1_800_000_000;
 
-fn config() -> Config {
-    let apps: Vec<_> = (0..25)
-        .map(|i| json!({"clientId": format!("app-{i}"), "audience": "fhir-api", "allowedDataActions": ["Read"]}))
-        .collect();
-    let apps_b: Vec<_> = (0..25)
-        .map(|i| json!({"clientId": format!("b-app-{i}"), "audience": "fhir-b", "allowedDataActions": ["Read"]}))
-        .collect();
-    let json = json!({"authenticationConfiguration": {
+/// A 2 × 25 application configuration in the ARM shape.
+fn config_json() -> serde_json::Value {
+    let apps = |prefix: &str, audience: &str| -> Vec<serde_json::Value> {
+        (0..25)
+            .map(|i| json!({"clientId": format!("{prefix}app-{i}"), "audience": audience, "allowedDataActions": ["Read"]}))
+            .collect()
+    };
+    json!({"properties": {"authenticationConfiguration": {
         "authority": "https://login.example/t", "audience": "https://fhir.example",
         "smartIdentityProviders": [
-            {"authority": ISS, "applications": apps},
-            {"authority": "https://other.example", "applications": apps_b},
+            {"authority": ISS, "applications": apps("", "fhir-api")},
+            {"authority": "https://other.example", "applications": apps("b-", "fhir-b")},
         ]
-    }});
-    Config::from_json(json.to_string().as_bytes(), LoadOptions::default()).expect("config")
+    }}})
+}
+
+fn config() -> Config {
+    Config::from_json(config_json().to_string().as_bytes(), LoadOptions::default()).expect("config")
 }
 
 fn key_set(key: &SigningKey) -> KeySet {
@@ -188,22 +191,7 @@ fn smart_benches(c: &mut Criterion) {
 }
 
 fn config_load(c: &mut Criterion) {
-    let text = {
-        let apps: Vec<_> = (0..25)
-            .map(|i| json!({"clientId": format!("app-{i}"), "audience": "fhir-api", "allowedDataActions": ["Read"]}))
-            .collect();
-        let apps_b: Vec<_> = (0..25)
-            .map(|i| json!({"clientId": format!("b-app-{i}"), "audience": "fhir-b", "allowedDataActions": ["Read"]}))
-            .collect();
-        json!({"properties": {"authenticationConfiguration": {
-            "authority": "https://login.example/t", "audience": "https://fhir.example",
-            "smartIdentityProviders": [
-                {"authority": ISS, "applications": apps},
-                {"authority": "https://other.example", "applications": apps_b},
-            ]
-        }}})
-        .to_string()
-    };
+    let text = config_json().to_string();
     c.bench_function("config/load_2x25", |b| {
         b.iter(|| {
             Config::from_json(black_box(text.as_bytes()), LoadOptions::default()).expect("config")

@@ -157,31 +157,12 @@ async fn hand_entered_endpoints_skip_discovery() {
     assert!(w.smart_a.jwks_fetches() >= 1);
 
     // `check` says so, offline and online.
-    let dir = std::env::temp_dir().join(format!("fhir-jwt-proxy-ext-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join("manual.json");
-    std::fs::write(&file, config.to_string()).expect("write");
-    for offline in [true, false] {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fhir-jwt-proxy"));
-        cmd.args([
-            "check",
-            "--format",
-            "json",
-            "--allow-insecure-http",
-            "--config",
-        ])
-        .arg(&file);
-        if offline {
-            cmd.arg("--offline");
-        }
-        let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
-            .await
-            .expect("join");
-        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    for extra in [&["--offline"][..], &[][..]] {
+        let (code, report) = check_json(&config, extra).await;
         assert_eq!(report["authorities"][1]["discovery"], false, "{report}");
         assert_eq!(report["authorities"][0]["discovery"], true);
-        if !offline {
-            assert_eq!(out.status.code(), Some(0), "{report}");
+        if extra.is_empty() {
+            assert_eq!(code, Some(0), "{report}");
             assert_eq!(
                 report["authorities"][1]["keys"].as_array().map(Vec::len),
                 Some(2)

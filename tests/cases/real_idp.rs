@@ -167,29 +167,8 @@ async fn tokens_of_a_certified_openid_provider_are_validated_and_confined() {
 #[tokio::test]
 async fn check_reads_the_real_providers_metadata_and_keys() {
     let idp = start_idp().await;
-    let dir = std::env::temp_dir().join(format!("fhir-jwt-proxy-real-idp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join("config.json");
-    std::fs::write(&file, config(&idp).to_string()).expect("write");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fhir-jwt-proxy"));
-    cmd.args([
-        "check",
-        "--format",
-        "json",
-        "--allow-insecure-http",
-        "--config",
-    ])
-    .arg(&file);
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
-        .await
-        .expect("join");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, report) = check_json(&config(&idp), &[]).await;
+    assert_eq!(code, Some(0), "{report}");
     let authority = &report["authorities"][0];
     assert_eq!(authority["issuer"], idp.issuer.as_str());
     assert!(

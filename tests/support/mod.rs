@@ -197,6 +197,34 @@ impl Answer {
     }
 }
 
+/// Run `fhir-jwt-proxy check --format json --allow-insecure-http` on `config` (plus `extra` flags): exit code and report.
+pub async fn check_json(config: &Value, extra: &[&str]) -> (Option<i32>, Value) {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("fhir-jwt-proxy-check-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("config.json");
+    std::fs::write(&file, config.to_string()).expect("write config");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fhir-jwt-proxy"));
+    cmd.args([
+        "check",
+        "--format",
+        "json",
+        "--allow-insecure-http",
+        "--config",
+    ])
+    .arg(&file)
+    .args(extra);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+        .await
+        .expect("join");
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
 /// The status of a GET.
 pub async fn status(running: &Running, path: &str, token: Option<&str>) -> u16 {
     get(running, path, token).await.status
