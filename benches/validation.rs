@@ -9,9 +9,8 @@ use http::Method;
 use serde_json::json;
 
 use fhir_jwt_proxy::config::{AuthorityRole, Config, LoadOptions};
-use fhir_jwt_proxy::demo::issuer::{sign_compact, SigningKey};
-use fhir_jwt_proxy::discovery::{JwksDocument, ProviderMetadata};
-use fhir_jwt_proxy::keys::{parse_jwks, Alg, Issuer, KeySet};
+use fhir_jwt_proxy::demo::issuer::{self, SigningKey};
+use fhir_jwt_proxy::keys::{Alg, KeySet};
 use fhir_jwt_proxy::smart::{self, compartment::RewriteStyle, RequestLine, SmartSettings};
 use fhir_jwt_proxy::token::{self, ValidationSettings};
 use fhir_jwt_proxy::token_cache::{CachedToken, TokenCache, TokenCacheSettings};
@@ -40,15 +39,7 @@ fn config() -> Config {
 }
 
 fn key_set(key: &SigningKey) -> KeySet {
-    let doc = JwksDocument {
-        bytes: json!({"keys": [key.jwk()]}).to_string().into(),
-        max_age: None,
-    };
-    let meta = ProviderMetadata {
-        issuer: Issuer::new(ISS),
-        jwks_uri: url::Url::parse("https://idp.example/keys").expect("url"),
-    };
-    parse_jwks("u", &doc, meta).expect("keys")
+    issuer::key_set(ISS, &[key]).expect("keys")
 }
 
 fn claims() -> serde_json::Value {
@@ -65,13 +56,7 @@ fn validation(c: &mut Criterion) {
     for alg in [Alg::RS256, Alg::PS256, Alg::ES256, Alg::ES384] {
         let key = SigningKey::generate(alg, "k1").expect("key");
         let keys = key_set(&key);
-        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": "k1"});
-        let raw = sign_compact(
-            &key,
-            alg,
-            header.to_string().as_bytes(),
-            claims().to_string().as_bytes(),
-        );
+        let raw = issuer::mint(&key, alg, &claims());
         c.bench_function(&format!("token/validate_cold/{}", alg.name()), |b| {
             b.iter(|| {
                 let jws = token::parse(black_box(&raw), &settings).expect("parse");
@@ -83,13 +68,7 @@ fn validation(c: &mut Criterion) {
         });
     }
     let key = SigningKey::generate(Alg::RS256, "k1").expect("key");
-    let header = json!({"alg": "RS256", "typ": "JWT", "kid": "k1"});
-    let raw = sign_compact(
-        &key,
-        Alg::RS256,
-        header.to_string().as_bytes(),
-        claims().to_string().as_bytes(),
-    );
+    let raw = issuer::mint(&key, Alg::RS256, &claims());
     // The cache-hit path: lookup by the token bytes, key-set identity, exp/nbf.
     let keys = std::sync::Arc::new(key_set(&key));
     let cache = TokenCache::new(TokenCacheSettings::default());
@@ -146,13 +125,7 @@ fn smart_benches(c: &mut Criterion) {
     let config = config();
     let key = SigningKey::generate(Alg::ES256, "k1").expect("key");
     let keys = key_set(&key);
-    let header = json!({"alg": "ES256", "typ": "JWT", "kid": "k1"});
-    let raw = sign_compact(
-        &key,
-        Alg::ES256,
-        header.to_string().as_bytes(),
-        claims().to_string().as_bytes(),
-    );
+    let raw = issuer::mint(&key, Alg::ES256, &claims());
     let settings = ValidationSettings::default();
     let jws = token::parse(&raw, &settings).expect("parse");
     jws.verify_signature(&keys).expect("signature");

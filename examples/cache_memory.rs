@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fhir_jwt_proxy::config::AuthorityRole;
-use fhir_jwt_proxy::discovery::{JwksDocument, ProviderMetadata};
-use fhir_jwt_proxy::keys::{parse_jwks, Alg, Issuer};
+use fhir_jwt_proxy::keys::Alg;
 use fhir_jwt_proxy::smart::scope;
 use fhir_jwt_proxy::token::{FhirUser, VerifiedToken};
 use fhir_jwt_proxy::token_cache::{CachedToken, TokenCache, TokenCacheSettings};
@@ -31,15 +30,10 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let key = fhir_jwt_proxy::demo::issuer::SigningKey::generate(Alg::ES256, "k").expect("key");
-    let doc = JwksDocument {
-        bytes: serde_json::json!({"keys": [key.jwk()]}).to_string().into(),
-        max_age: None,
-    };
-    let meta = ProviderMetadata {
-        issuer: Issuer::new("http://127.0.0.1:40000/realms/bench"),
-        jwks_uri: url::Url::parse("http://127.0.0.1:40000/realms/bench/jwks").expect("url"),
-    };
-    let keys = Arc::new(parse_jwks("u", &doc, meta).expect("keys"));
+    let keys = Arc::new(
+        fhir_jwt_proxy::demo::issuer::key_set("http://127.0.0.1:40000/realms/bench", &[&key])
+            .expect("keys"),
+    );
     let cache = TokenCache::new(TokenCacheSettings {
         max_bytes: 1 << 30,
         ttl: Duration::from_secs(3600),

@@ -165,11 +165,6 @@ impl Auditor {
         self.file.is_some() || self.events.is_some() || self.stdout
     }
 
-    /// Records dropped because a queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     /// Hand a record to every sink without waiting.
     pub fn record(&self, record: AuditRecord) {
         if self.stdout {

@@ -61,7 +61,17 @@ pub async fn check(
             json: report,
         };
     }
-    let fetcher = match Fetcher::new(allow_insecure_http, FetchTimeouts::default(), extra_ca) {
+    let extra_roots = match extra_ca.map(crate::tls::ca_certificates).transpose() {
+        Ok(roots) => roots.unwrap_or_default(),
+        Err(e) => {
+            report["error"] = json!(e.to_string());
+            return CheckReport {
+                exit_code: 1,
+                json: report,
+            };
+        }
+    };
+    let fetcher = match Fetcher::new(allow_insecure_http, FetchTimeouts::default(), &extra_roots) {
         Ok(f) => f,
         Err(e) => {
             report["error"] = json!(format!("cannot build an HTTP client: {e}"));

@@ -120,6 +120,18 @@ impl Authority {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    /// What makes two authorities the same (A3): the URL's normalised form (lower-case host, default port dropped)
+    /// without one trailing '/': `https://idp/x` and `https://IDP:443/x/` are the same authority.
+    fn key(&self) -> &str {
+        let s = self.0.as_str();
+        s.strip_suffix('/').unwrap_or(s)
+    }
+
+    /// Does `text` name this authority (compared as [`Authority::key`] does)?
+    pub fn is_named_by(&self, text: &str) -> bool {
+        Url::parse(text).is_ok_and(|u| Authority(u).key() == self.key())
+    }
 }
 
 impl fmt::Display for Authority {
@@ -410,13 +422,7 @@ fn validate(
             .ok_or_else(|| ConfigError::invalid(&authority_path, "is required (rule A3)"))?;
         let authority = parse_authority(&authority_text, &authority_path, opts)?;
         // A3: unique across providers, also after trimming one trailing '/'.
-        // Compared in the URL's normalised form (lower-case host, default port dropped) and without one
-        // trailing '/': `https://idp/x` and `https://IDP:443/x/` are the same authority.
-        let key = authority
-            .as_str()
-            .strip_suffix('/')
-            .unwrap_or(authority.as_str())
-            .to_string();
+        let key = authority.key().to_string();
         if seen_authorities.contains(&key) {
             return Err(ConfigError::invalid(
                 authority_path,

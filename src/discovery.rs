@@ -81,16 +81,15 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// `extra_ca`: a PEM file of CA certificates trusted besides the platform's (`--upstream-ca`).
+    /// `extra_roots`: CA certificates trusted besides the platform's (`--upstream-ca`).
     pub fn new(
         allow_insecure_http: bool,
         timeouts: FetchTimeouts,
-        extra_ca: Option<&std::path::Path>,
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
     ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder();
-        if let Some(path) = extra_ca {
-            let pem = std::fs::read(path).unwrap_or_default();
-            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
+        for cert in extra_roots {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_der(cert.as_ref())?);
         }
         let client = builder
             .connect_timeout(timeouts.connect)
@@ -103,6 +102,11 @@ impl Fetcher {
             client,
             allow_insecure_http,
         })
+    }
+
+    /// The shared client, also used to post AuditEvents (same roots and timeouts).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// B1: `<authority>/.well-known/openid-configuration`, which must carry `issuer` and `jwks_uri`.

@@ -83,7 +83,11 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(settings: UpstreamSettings) -> Result<Self, UpstreamConfigError> {
+    /// `extra_roots`: the `--upstream-ca` certificates, already read.
+    pub fn new(
+        settings: UpstreamSettings,
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<Self, UpstreamConfigError> {
         let base = &settings.base;
         let bad = || UpstreamConfigError::BadUrl(base.to_string());
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() || !base.has_host()
@@ -101,7 +105,7 @@ impl Upstream {
         http.set_connect_timeout(Some(Duration::from_secs(5)));
         http.set_keepalive(Some(Duration::from_secs(60)));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(crate::tls::client_config(settings.ca.as_deref())?)
+            .with_tls_config(crate::tls::client_config(extra_roots)?)
             .https_or_http()
             .enable_http1()
             .enable_http2()

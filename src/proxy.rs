@@ -159,75 +159,60 @@ impl Proxy {
         snapshot: &Snapshot,
         trace: &mut Trace,
     ) -> Result<Response<ProxyBody>, RequestError> {
-        if let Ok(r) = smart::request::classify(req.method(), req.uri().path(), None) {
+        // Classified once: for the log line and the audit record, and for the SMART decision.
+        let classified =
+            smart::request::classify(req.method(), req.uri().path(), req.uri().query());
+        if let Ok(r) = &classified {
             trace.interaction = r.interaction.label();
             trace.resource_type = r.resource_type.unwrap_or("-");
-            trace.resource_id = r.id;
+            trace.resource_id = r.id.clone();
         }
-        let mut decided = || trace.decided = Some(Instant::now());
         // F1: capability statement and SMART configuration need no token.
         if smart::is_public(req.method(), req.uri().path()) {
-            decided();
+            trace.decided = Some(Instant::now());
             return self
                 .forward_timed(req, None, smart::Decision::Forward, client)
                 .await;
         }
-        let result = self.authorize(&req, snapshot).await;
+        let result = self.authorize(&req, &classified, snapshot, trace).await;
         trace.decided = Some(Instant::now());
-        let (verified, decision) = match result {
-            Ok(ok) => ok,
-            Err((error, verified)) => {
-                if let Some(v) = verified {
-                    self.describe(&v, snapshot, trace);
-                }
-                return Err(error);
-            }
-        };
-        self.describe(&verified, snapshot, trace);
+        let (verified, decision) = result?;
         self.forward_timed(req, Some(&verified), decision, client)
             .await
     }
 
-    /// H1, then rules B–G, then SMART: the verified token and what to send upstream.
-    #[allow(clippy::type_complexity)]
+    /// H1, then rules B–G, then SMART: the verified token and what to send upstream. Who the token belongs to is
+    /// written into `trace` as soon as it is known, so refusals after authentication are attributed too.
     async fn authorize(
         &self,
         req: &Request<Incoming>,
+        classified: &Result<smart::request::FhirRequest, smart::request::Unclassifiable>,
         snapshot: &Snapshot,
-    ) -> Result<(Arc<VerifiedToken>, smart::Decision), (RequestError, Option<Arc<VerifiedToken>>)>
-    {
+        trace: &mut Trace,
+    ) -> Result<(Arc<VerifiedToken>, smart::Decision), RequestError> {
         // H1: the token travels in the Authorization header only.
         if token::query_carries_access_token(req.uri().query()) {
-            return Err((
-                RequestError::InvalidRequest(
-                    "access_token in the query is not accepted; use the Authorization header",
-                ),
-                None,
+            return Err(RequestError::InvalidRequest(
+                "access_token in the query is not accepted; use the Authorization header",
             ));
         }
-        let raw = token::bearer_token(req.headers(), snapshot.validation.max_token_bytes)
-            .map_err(|e| (e, None))?;
-        let verified = authenticate(snapshot, raw, unix_now(), &self.metrics)
-            .await
-            .map_err(|e| (e.into(), None))?;
+        let raw = token::bearer_token(req.headers(), snapshot.validation.max_token_bytes)?;
+        let verified = authenticate(snapshot, raw, unix_now(), &self.metrics).await?;
+        self.describe(&verified, snapshot, trace);
         let line = smart::RequestLine {
             method: req.method(),
             path: req.uri().path(),
             query: req.uri().query(),
         };
-        match smart::authorize(&verified, line, &snapshot.smart) {
-            Ok(decision) => {
-                if let smart::Decision::Rewrite { path_and_query, .. } = &decision {
-                    // The path only: query values carry patient data.
-                    tracing::debug!(
-                        rewritten_path = path_and_query.split('?').next().unwrap_or(""),
-                        "confined by rewrite"
-                    );
-                }
-                Ok((verified, decision))
-            }
-            Err(e) => Err((e, Some(verified))),
+        let decision = smart::authorize_classified(&verified, line, classified, &snapshot.smart)?;
+        if let smart::Decision::Rewrite { path_and_query, .. } = &decision {
+            // The path only: query values carry patient data.
+            tracing::debug!(
+                rewritten_path = path_and_query.split('?').next().unwrap_or(""),
+                "confined by rewrite"
+            );
         }
+        Ok((verified, decision))
     }
 
     /// Bounded labels for who the token belongs to.

@@ -60,6 +60,12 @@ pub struct Reloader {
     last_error: Mutex<Option<String>>,
 }
 
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reloader")
+    }
+}
+
 impl Reloader {
     pub fn new(
         state: SharedState,

@@ -114,12 +114,6 @@ pub struct Running {
     admin: JoinHandle<()>,
 }
 
-impl std::fmt::Debug for Reloader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Reloader")
-    }
-}
-
 impl Running {
     /// Stop accepting, mark `/readyz` 503, let in-flight requests finish (up to the drain timeout), then stop the
     /// admin listener, the config watcher and the key refreshers.
@@ -130,11 +124,6 @@ impl Running {
         let _ = self.stop_admin.send(true);
         let _ = self.admin.await;
         self.reloader.stop();
-    }
-
-    /// Reload the configuration now (as SIGHUP does). `Ok(false)`: no reload source configured.
-    pub async fn reload(&self, source: &ReloadSource) -> Result<bool, crate::config::ConfigError> {
-        self.reloader.reload(source, true).await
     }
 }
 
@@ -167,10 +156,15 @@ pub fn key_stores(
 /// Bind both listeners, start key refreshers (and the config watcher, if reloads are configured) and serve until
 /// [`Running::shutdown`].
 pub async fn start(config: Config, settings: RunSettings) -> Result<Running, StartError> {
+    // `--upstream-ca` is read once, for the upstream and for discovery/JWKS alike.
+    let extra_roots = match &settings.upstream.ca {
+        Some(file) => crate::tls::ca_certificates(file)?,
+        None => Vec::new(),
+    };
     let fetcher = Fetcher::new(
         settings.allow_insecure_http,
         settings.fetch_timeouts,
-        settings.upstream.ca.as_deref(),
+        &extra_roots,
     )
     .map_err(StartError::Fetcher)?;
     let tls = settings
@@ -188,7 +182,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         smart: settings.smart.clone(),
         token_cache: TokenCache::new(settings.token_cache),
     });
-    let upstream = Arc::new(Upstream::new(settings.upstream.clone())?);
+    let upstream = Arc::new(Upstream::new(settings.upstream.clone(), &extra_roots)?);
 
     let listener = bind(settings.listen).await?;
     let admin_listener = bind(settings.admin_listen).await?;
@@ -205,7 +199,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
 
     let reloader = Reloader::new(
         state.clone(),
-        fetcher,
+        fetcher.clone(),
         settings.refresh,
         settings.token_cache,
         metrics.clone(),
@@ -219,15 +213,8 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         tokio::spawn(Arc::clone(&reloader).watch(source, tls.clone(), admin_rx.clone()));
     }
     let audit = match &state.load().config.extensions.audit {
-        Some(settings) => {
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .map_err(StartError::Fetcher)?;
-            Auditor::start(settings, client, metrics.clone())
-        }
+        // AuditEvents go out through the discovery client: same roots, same timeouts.
+        Some(audit) => Auditor::start(audit, fetcher.client().clone(), metrics.clone()),
         None => Auditor::default(),
     };
     let proxy = Proxy {

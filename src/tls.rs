@@ -123,18 +123,23 @@ impl TlsListener {
     }
 }
 
-/// The platform's roots plus `extra_ca` (PEM), for upstream connections.
-pub fn client_config(extra_ca: Option<&Path>) -> Result<rustls::ClientConfig, TlsError> {
+/// The CA certificates of `--upstream-ca`, read once and shared by the upstream and the discovery/JWKS client.
+pub fn ca_certificates(file: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    certificates(file)
+}
+
+/// The platform's roots plus `extra_roots`, for upstream connections.
+pub fn client_config(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for cert in native.certs {
         // A platform certificate rustls cannot parse is skipped, as browsers do.
         let _ = roots.add(cert);
     }
-    if let Some(file) = extra_ca {
-        for cert in certificates(file)? {
-            roots.add(cert).map_err(|e| pem_error(file, e))?;
-        }
+    for cert in extra_roots {
+        roots.add(cert.clone())?;
     }
     Ok(rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?

@@ -13,6 +13,7 @@ use http::HeaderMap;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::claims::ClaimMapping;
 use crate::config::{AuthorityRole, Config, PrimarySmartMode};
 use crate::error::{RequestError, TokenError};
 use crate::keys::{Alg, KeySet};
@@ -328,6 +329,12 @@ pub const FHIR_USER_TYPES: [&str; 5] = [
     "Person",
 ];
 
+/// No claim mapping: `sub` as the user key, no mapped headers.
+static NO_MAPPING: ClaimMapping = ClaimMapping {
+    user_claim: None,
+    headers: Vec::new(),
+};
+
 /// D5: the FHIR resource the user is, from `fhirUser`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FhirUser {
@@ -416,8 +423,7 @@ pub fn identify(
         },
     };
     // Seed 000/004: the user key the upstream trusts is `sub` unless the operator mapped another claim.
-    let mapping_for =
-        |role: AuthorityRole| config.extensions.mapping(role).cloned().unwrap_or_default();
+    let mapping_for = |role: AuthorityRole| config.extensions.mapping(role).unwrap_or(&NO_MAPPING);
     let audiences = audiences(claims)?;
 
     // Q17: among providers sharing this issuer, the one owning the client id.

@@ -155,12 +155,10 @@ pub(super) fn validate(
     let mut seen = Vec::new();
     for (i, p) in raw.providers.unwrap_or_default().into_iter().enumerate() {
         let at = format!("{path}.providers[{i}]");
-        let target = Url::parse(&p.authority).ok();
-        let Some((role, authority)) = authorities.iter().find(|(_, a)| {
-            target.as_ref().is_some_and(|t| {
-                t.as_str().trim_end_matches('/') == a.as_str().trim_end_matches('/')
-            })
-        }) else {
+        let Some((role, _)) = authorities
+            .iter()
+            .find(|(_, a)| a.is_named_by(&p.authority))
+        else {
             return Err(ConfigError::invalid(
                 format!("{at}.authority"),
                 "does not name an authority of authenticationConfiguration",
@@ -200,7 +198,6 @@ pub(super) fn validate(
                 ))
             }
         };
-        let _ = authority;
     }
     let mut mapped_headers: Vec<HeaderName> = Vec::new();
     for m in &mappings {

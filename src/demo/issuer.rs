@@ -21,7 +21,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::body::{full, ProxyBody};
-use crate::keys::Alg;
+use crate::discovery::{DiscoveryError, JwksDocument, ProviderMetadata};
+use crate::keys::{parse_jwks, Alg, Issuer, KeySet};
 use crate::server::{serve, ConnectionLimits};
 
 #[derive(Debug, thiserror::Error)]
@@ -257,13 +258,7 @@ impl LocalIssuer {
 
     /// A token signed by `key` with `alg` and a standard header (`alg`, `typ`, `kid`).
     pub fn mint_with(&self, key: &SigningKey, alg: Alg, claims: &Value) -> String {
-        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": key.kid});
-        sign_compact(
-            key,
-            alg,
-            header.to_string().as_bytes(),
-            claims.to_string().as_bytes(),
-        )
+        mint(key, alg, claims)
     }
 
     /// Stop serving.
@@ -276,6 +271,39 @@ impl Drop for LocalIssuer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
+}
+
+/// A token signed by `key` with `alg` and the standard header (`alg`, `typ` `JWT`, `kid`).
+pub fn mint(key: &SigningKey, alg: Alg, claims: &Value) -> String {
+    let header = json!({"alg": alg.name(), "typ": "JWT", "kid": key.kid});
+    sign_compact(
+        key,
+        alg,
+        header.to_string().as_bytes(),
+        claims.to_string().as_bytes(),
+    )
+}
+
+/// The key set the proxy would hold for an issuer publishing `keys` (tests and benches, without HTTP).
+pub fn key_set(issuer: &str, keys: &[&SigningKey]) -> Result<KeySet, DiscoveryError> {
+    let doc = JwksDocument {
+        bytes: json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
+            .to_string()
+            .into(),
+        max_age: None,
+    };
+    let jwks_uri =
+        url::Url::parse(&format!("{}/jwks", issuer.trim_end_matches('/'))).map_err(|_| {
+            DiscoveryError::BadMetadata {
+                url: issuer.to_string(),
+                field: "issuer",
+            }
+        })?;
+    let metadata = ProviderMetadata {
+        issuer: Issuer::new(issuer),
+        jwks_uri,
+    };
+    parse_jwks(issuer, &doc, metadata)
 }
 
 /// `b64(header).b64(payload).b64(signature)` over exactly these bytes (tests use it to craft hostile tokens).

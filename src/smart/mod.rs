@@ -73,6 +73,17 @@ pub fn authorize(
     line: RequestLine<'_>,
     settings: &SmartSettings,
 ) -> Result<Decision, RequestError> {
+    let classified = request::classify(line.method, line.path, line.query);
+    authorize_classified(token, line, &classified, settings)
+}
+
+/// [`authorize`] for a request the caller has already classified (the proxy classifies once per request).
+pub fn authorize_classified(
+    token: &VerifiedToken,
+    line: RequestLine<'_>,
+    classified: &Result<FhirRequest, request::Unclassifiable>,
+    settings: &SmartSettings,
+) -> Result<Decision, RequestError> {
     if !token.smart {
         // Q10: primary-authority tokens pass through after authentication.
         return Ok(Decision::Forward);
@@ -93,8 +104,9 @@ pub fn authorize(
         }
         .into());
     }
-    let request =
-        request::classify(line.method, line.path, line.query).map_err(Forbidden::Unclassifiable)?;
+    let request = classified
+        .as_ref()
+        .map_err(|e| Forbidden::Unclassifiable(e.clone()))?;
     if request.interaction == Interaction::Capabilities {
         return Ok(Decision::Forward);
     }
@@ -105,7 +117,7 @@ pub fn authorize(
     let decide = Decide {
         grants,
         context,
-        request: &request,
+        request,
         query: line.query,
         style: settings.rewrite_style,
         compartment: match context {
@@ -326,19 +338,11 @@ impl Decide<'_> {
         ty: Option<&str>,
         needed: Perms,
     ) -> Result<Vec<(String, String)>, RequestError> {
-        let covering: Vec<&Grant> = self
-            .grants
-            .grants
-            .iter()
-            .filter(|g| g.perms.contains(needed))
-            .filter(|g| match ty {
-                Some(t) => g.resource.covers(t),
-                None => g.resource == ResourceScope::Any,
-            })
-            .collect();
-        if covering.iter().any(|g| g.constraints.is_empty()) {
+        // The common case first, without collecting anything: an unconstrained grant covers it.
+        if self.unconstrained(ty, needed) {
             return Ok(Vec::new());
         }
+        let covering: Vec<&Grant> = self.covering(ty, needed).collect();
         let why = "no scope grants this interaction on this resource type";
         let Some(first) = covering.first() else {
             return Err(self.insufficient(ty, needed, why));
@@ -362,9 +366,17 @@ impl Decide<'_> {
 
     /// An unconstrained grant covers `ty` (`None`: every type) with `needed`.
     fn unconstrained(&self, ty: Option<&str>, needed: Perms) -> bool {
-        self.grants.grants.iter().any(|g| {
-            g.constraints.is_empty()
-                && g.perms.contains(needed)
+        self.covering(ty, needed).any(|g| g.constraints.is_empty())
+    }
+
+    /// F3: the grants with `needed` on `ty` (`None`: only `*` grants cover every type).
+    fn covering<'g>(
+        &'g self,
+        ty: Option<&'g str>,
+        needed: Perms,
+    ) -> impl Iterator<Item = &'g Grant> + 'g {
+        self.grants.grants.iter().filter(move |g| {
+            g.perms.contains(needed)
                 && match ty {
                     Some(t) => g.resource.covers(t),
                     None => g.resource == ResourceScope::Any,

@@ -7,9 +7,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::config::{Config, LoadOptions};
-use crate::demo::issuer::{sign_compact, SigningKey};
-use crate::discovery::{JwksDocument, ProviderMetadata};
-use crate::keys::{parse_jwks, Issuer};
+use crate::demo::issuer::{self, sign_compact, SigningKey};
 
 const NOW: u64 = 1_800_000_000;
 const ISS: &str = "https://idp.example/realms/a";
@@ -35,17 +33,7 @@ fn keys() -> &'static Keys {
 }
 
 fn key_set(published: &[&SigningKey]) -> KeySet {
-    let doc = JwksDocument {
-        bytes: json!({"keys": published.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
-            .to_string()
-            .into(),
-        max_age: None,
-    };
-    let meta = ProviderMetadata {
-        issuer: Issuer::new(ISS),
-        jwks_uri: url::Url::parse("https://idp.example/keys").expect("url"),
-    };
-    parse_jwks("u", &doc, meta).expect("key set")
+    issuer::key_set(ISS, published).expect("key set")
 }
 
 fn all_keys() -> KeySet {
@@ -74,13 +62,7 @@ fn remove(name: &str) -> Value {
 }
 
 fn token(key: &SigningKey, alg: Alg, claims: &Value) -> String {
-    let header = json!({"alg": alg.name(), "typ": "JWT", "kid": key.kid});
-    sign_compact(
-        key,
-        alg,
-        header.to_string().as_bytes(),
-        claims.to_string().as_bytes(),
-    )
+    issuer::mint(key, alg, claims)
 }
 
 fn token_with_header(header: &Value, claims: &Value) -> String {

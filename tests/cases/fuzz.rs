@@ -3,9 +3,8 @@
 //! Deterministic (a fixed xorshift seed), so a failure reproduces; the counts are printed with `--nocapture`.
 
 use fhir_jwt_proxy::config::{AuthorityRole, Config, LoadOptions};
-use fhir_jwt_proxy::demo::issuer::{sign_compact, SigningKey};
-use fhir_jwt_proxy::discovery::{JwksDocument, ProviderMetadata};
-use fhir_jwt_proxy::keys::{parse_jwks, Alg, Issuer};
+use fhir_jwt_proxy::demo::issuer::{self, SigningKey};
+use fhir_jwt_proxy::keys::Alg;
 use fhir_jwt_proxy::smart;
 use fhir_jwt_proxy::token::{self, ValidationSettings};
 use serde_json::json;
@@ -49,15 +48,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 fn token_path_survives_mutated_tokens_and_accepts_only_the_original() {
     const ISS: &str = "https://idp.example";
     let key = SigningKey::generate(Alg::RS256, "k1").expect("key");
-    let doc = JwksDocument {
-        bytes: json!({"keys": [key.jwk()]}).to_string().into(),
-        max_age: None,
-    };
-    let meta = ProviderMetadata {
-        issuer: Issuer::new(ISS),
-        jwks_uri: url::Url::parse("https://idp.example/keys").expect("url"),
-    };
-    let keys = parse_jwks("u", &doc, meta).expect("keys");
+    let keys = issuer::key_set(ISS, &[&key]).expect("keys");
     let config = Config::from_json(
         json!({"smartIdentityProviders": [{"authority": ISS, "applications": [
             {"clientId": "app", "audience": "fhir", "allowedDataActions": ["Read"]}]}]})
@@ -67,13 +58,7 @@ fn token_path_survives_mutated_tokens_and_accepts_only_the_original() {
     )
     .expect("config");
     let claims = json!({"iss": ISS, "aud": "fhir", "azp": "app", "scp": "patient/*.read", "fhirUser": "Patient/1", "exp": 4_000_000_000u64});
-    let header = json!({"alg": "RS256", "kid": "k1", "typ": "JWT"});
-    let valid = sign_compact(
-        &key,
-        Alg::RS256,
-        header.to_string().as_bytes(),
-        claims.to_string().as_bytes(),
-    );
+    let valid = issuer::mint(&key, Alg::RS256, &claims);
     let settings = ValidationSettings::default();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut executions = 0u32;
