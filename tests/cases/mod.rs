@@ -7,6 +7,7 @@ mod hostile;
 mod integrity;
 mod key_sets;
 mod operations;
+mod real_fhir;
 mod real_idp;
 mod smart;
 mod tls;
