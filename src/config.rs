@@ -142,10 +142,15 @@ impl fmt::Display for Authority {
 
 /// An OAuth client id (`azp`/`appid`), unique across all providers (A5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientId(String);
+pub struct ClientId(std::sync::Arc<str>);
 
 impl ClientId {
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as a shared string: a bounded metrics label that costs no allocation per request.
+    pub fn shared(&self) -> &std::sync::Arc<str> {
         &self.0
     }
 }
@@ -558,7 +563,7 @@ fn validate_application(
         allowed_data_actions.push(action);
     }
     Ok(Application {
-        client_id: ClientId(client_id),
+        client_id: ClientId(client_id.into()),
         audience: Audience(audience),
         allowed_data_actions,
     })

@@ -313,25 +313,43 @@ fn bad(why: &'static str) -> RequestError {
 
 /// Remove every identity header a client sent (H9): only the proxy may set them.
 pub fn strip_identity_headers(headers: &mut HeaderMap) {
-    for name in &IDENTITY_HEADERS {
+    strip_proxy_headers(headers, &[]);
+}
+
+/// Remove the identity headers (H9) and the operator's mapped claim headers a client sent: only the proxy sets
+/// them.
+pub fn strip_proxy_headers(headers: &mut HeaderMap, mapped: &[HeaderName]) {
+    remove_where(headers, |n| {
+        IDENTITY_HEADERS.contains(n) || mapped.contains(n)
+    });
+}
+
+/// Remove every header `doomed` picks, in one pass over the names present: most requests carry none of the
+/// unwanted ones, and removing each unwanted name by lookup costs a hash and a probe per name.
+fn remove_where(headers: &mut HeaderMap, doomed: impl Fn(&HeaderName) -> bool) {
+    let names: Vec<HeaderName> = headers.keys().filter(|n| doomed(n)).cloned().collect();
+    for name in &names {
         headers.remove(name);
     }
 }
 
 /// Connection-specific headers, including those the `Connection` header names.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
-        headers.remove(name);
-    }
+    let named: Vec<HeaderName> = if headers.contains_key(header::CONNECTION) {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Framing is hyper's job on each hop; a client's Transfer-Encoding must not reach the upstream.
-    headers.remove(header::TRANSFER_ENCODING);
+    remove_where(headers, |n| {
+        HOP_BY_HOP.contains(n) || n == header::TRANSFER_ENCODING || named.contains(n)
+    });
 }
 
 fn add_forwarded(
@@ -345,9 +363,11 @@ fn add_forwarded(
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
         _ => ip,
     };
-    headers.remove(&X_FORWARDED_FOR);
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    // Handed over without a copy (the String's buffer becomes the value's).
+    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(xff)) {
         headers.insert(X_FORWARDED_FOR, v);
+    } else {
+        headers.remove(&X_FORWARDED_FOR);
     }
     headers.insert(
         X_FORWARDED_PROTO,

@@ -25,6 +25,7 @@
 //! - [`state`] — the snapshot (config + key stores) behind one `ArcSwap`.
 //! - [`tls`] — the listener's certificate (reloadable) and the roots for upstream and provider connections.
 //! - [`server`] — listeners, limits, admin routes, shutdown.
+//! - [`log_format`] — the JSON log line (tracing-subscriber's shape, written without serde).
 //! - [`check`], [`cli`], [`demo`] — the commands.
 //!
 //! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
@@ -41,6 +42,7 @@ pub mod discovery;
 pub mod error;
 pub mod forward;
 pub mod keys;
+pub mod log_format;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;

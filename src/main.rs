@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use fhir_jwt_proxy::cli::{CheckFormat, Cli, Command, LogFormat};
 use fhir_jwt_proxy::config::{Config, LoadOptions};
+use fhir_jwt_proxy::log_format::JsonLines;
 use fhir_jwt_proxy::{check, demo, server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    // Dropped at the end of main: flushes the log lines still queued.
+    let _log_flush = init_tracing(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -99,14 +101,26 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs go to stderr through a queue and a buffer drained by one background thread, which writes whatever has
+/// queued up in one `write(2)` and flushes whenever the queue runs empty: under load many lines share a system call,
+/// when idle each line is out at once. The queue blocks instead of dropping lines when stderr cannot keep up
+/// (a security proxy's log must not silently lose refusals).
+fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder.event_format(JsonLines).init(),
         LogFormat::Pretty => builder.init(),
     }
+    guard
 }

@@ -6,14 +6,16 @@
 //! client ids are only ever a configured `clientId` (anything else is `other`). No token, path or user value
 //! becomes a label.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::state::SharedState;
@@ -23,7 +25,7 @@ struct RequestLabels {
     outcome: &'static str,
     status: u16,
     provider: &'static str,
-    client_id: String,
+    client_id: Arc<str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,8 +73,81 @@ impl Default for Metrics {
 }
 
 fn latency_histogram() -> Histogram {
-    // 50 µs .. ~13 s.
-    Histogram::new(exponential_buckets(0.000_05, 2.0, 19))
+    Histogram::default()
+}
+
+/// Upper bounds of the latency buckets in nanoseconds: 50 µs doubling up to ~13 s, then +Inf.
+const BUCKETS: usize = 19;
+const FIRST_BOUND_NS: u64 = 50_000;
+
+/// A latency histogram of atomic counters. prometheus-client's own histogram takes a mutex on every observation;
+/// two observations per request through one global mutex is the kind of lock the hot path must not have.
+#[derive(Clone, Default)]
+pub struct Histogram {
+    inner: Arc<HistogramCounts>,
+}
+
+#[derive(Default)]
+struct HistogramCounts {
+    /// Per-bucket (not cumulative) counts; the last one is +Inf.
+    buckets: [AtomicU64; BUCKETS + 1],
+    sum_ns: AtomicU64,
+    count: AtomicU64,
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Histogram")
+    }
+}
+
+impl Histogram {
+    pub fn observe(&self, time: Duration) {
+        let ns = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
+        let index = bucket_index(ns);
+        let c = &self.inner;
+        c.buckets[index].fetch_add(1, Ordering::Relaxed);
+        c.sum_ns.fetch_add(ns, Ordering::Relaxed);
+        c.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The first bucket whose upper bound (50 µs × 2^i) is ≥ `ns`; [`BUCKETS`] for +Inf.
+fn bucket_index(ns: u64) -> usize {
+    if ns <= FIRST_BOUND_NS {
+        return 0;
+    }
+    // ceil(ns / 50 µs) rounded up to a power of two gives the bucket's multiplier.
+    let multiple = ns.div_ceil(FIRST_BOUND_NS);
+    let index = (u64::BITS - (multiple - 1).leading_zeros()) as usize;
+    index.min(BUCKETS)
+}
+
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let c = &self.inner;
+        let mut buckets = [(0.0, 0u64); BUCKETS + 1];
+        for (i, (bound, count)) in buckets.iter_mut().enumerate() {
+            *bound = if i == BUCKETS {
+                f64::INFINITY
+            } else {
+                (FIRST_BOUND_NS << i) as f64 / 1e9
+            };
+            *count = c.buckets[i].load(Ordering::Relaxed);
+        }
+        // The count is the sum of the buckets read, so a scrape during traffic stays self-consistent.
+        let count = buckets.iter().map(|(_, n)| n).sum();
+        let sum = c.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
 }
 
 impl Metrics {
@@ -159,7 +234,7 @@ impl Metrics {
         outcome: &'static str,
         status: u16,
         provider: &'static str,
-        client_id: &str,
+        client_id: &Arc<str>,
         proxy_time: Duration,
     ) {
         self.requests
@@ -167,14 +242,14 @@ impl Metrics {
                 outcome,
                 status,
                 provider,
-                client_id: client_id.to_string(),
+                client_id: Arc::clone(client_id),
             })
             .inc();
-        self.proxy_seconds.observe(proxy_time.as_secs_f64());
+        self.proxy_seconds.observe(proxy_time);
     }
 
     pub fn upstream(&self, time: Duration) {
-        self.upstream_seconds.observe(time.as_secs_f64());
+        self.upstream_seconds.observe(time);
     }
 
     pub fn jwks_fetch(&self, authority: &str, ok: bool) {

@@ -14,7 +14,8 @@
 //! the path's ids, the query string or a body.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderValue, Request, Response};
@@ -24,12 +25,16 @@ use crate::audit::{now_rfc3339, AuditRecord, Auditor};
 use crate::body::ProxyBody;
 use crate::config::AuthorityRole;
 use crate::error::{RequestError, TokenError};
-use crate::forward::{strip_identity_headers, Upstream};
+use crate::forward::{strip_proxy_headers, Upstream};
 use crate::metrics::Metrics;
 use crate::smart;
 use crate::state::{SharedState, Snapshot};
 use crate::token::{self, VerifiedToken};
 use crate::token_cache::CachedToken;
+
+/// Metrics and log labels for a token without a client id, and for one no SMART application is configured with.
+static NO_CLIENT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("-"));
+static OTHER_CLIENT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("other"));
 
 /// `X-Request-Id`: kept when the client sent a sane one, else generated; passed upstream and returned.
 pub const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
@@ -51,7 +56,7 @@ pub struct Proxy {
 struct Trace {
     provider: &'static str,
     /// A configured `clientId`, `other` (a primary-authority client) or `-`.
-    client_id: String,
+    client_id: Arc<str>,
     interaction: &'static str,
     resource_type: &'static str,
     /// For the audit record: who, and which resource.
@@ -71,18 +76,18 @@ impl Proxy {
     ) -> Response<ProxyBody> {
         let started = Instant::now();
         let method = req.method().clone();
-        strip_identity_headers(req.headers_mut());
+        let snapshot = self.state.load();
+        // H9: identity headers, and mapped claim headers, are the proxy's to set.
+        strip_proxy_headers(
+            req.headers_mut(),
+            &snapshot.config.extensions.mapped_headers,
+        );
         let request_id = request_id(req.headers());
         req.headers_mut().insert(REQUEST_ID, request_id.clone());
-        let snapshot = self.state.load();
-        // Mapped claim headers are the proxy's to set, like the identity headers.
-        for name in &snapshot.config.extensions.mapped_headers {
-            req.headers_mut().remove(name);
-        }
 
         let mut trace = Trace {
             provider: "-",
-            client_id: "-".into(),
+            client_id: Arc::clone(&NO_CLIENT),
             interaction: "-",
             resource_type: "-",
             sub: None,
@@ -138,7 +143,7 @@ impl Proxy {
                 time: now_rfc3339(),
                 request_id: rid.to_string(),
                 provider: trace.provider,
-                client_id: trace.client_id.clone(),
+                client_id: trace.client_id.to_string(),
                 sub: trace.sub.take(),
                 fhir_user: trace.fhir_user.take(),
                 interaction: trace.interaction,
@@ -222,7 +227,8 @@ impl Proxy {
                 .config
                 .smart_providers
                 .iter()
-                .any(|p| p.application(c).is_some())
+                .find_map(|p| p.application(c))
+                .map(|a| a.client_id.shared())
         };
         trace.provider = match token.role {
             AuthorityRole::Primary => "primary",
@@ -232,9 +238,8 @@ impl Proxy {
         trace.sub = token.subject.clone();
         trace.fhir_user = token.fhir_user.as_ref().map(|u| u.reference.clone());
         trace.client_id = match token.client_id.as_deref() {
-            Some(c) if configured(c) => c.to_string(),
-            Some(_) => "other".into(),
-            None => "-".into(),
+            Some(c) => configured(c).map_or_else(|| Arc::clone(&OTHER_CLIENT), Arc::clone),
+            None => Arc::clone(&NO_CLIENT),
         };
     }
 
@@ -270,17 +275,44 @@ fn request_id(headers: &http::HeaderMap) -> HeaderValue {
     if let Some(v) = headers.get(REQUEST_ID).filter(sane) {
         return v.clone();
     }
-    let mut bytes = [0u8; 12];
+    fresh_request_id()
+}
+
+/// Per process: a random prefix and key, so ids of two processes differ and ids do not reveal a request count.
+static REQUEST_ID_SEED: LazyLock<[u64; 2]> = LazyLock::new(|| {
+    let mut bytes = [0u8; 16];
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        // No randomness: a time-based id still correlates the log line with the upstream's.
+        // No randomness: the start time still tells two processes apart.
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .as_nanos();
-        bytes[..12].copy_from_slice(&nanos.to_be_bytes()[4..]);
+        bytes.copy_from_slice(&nanos.to_le_bytes());
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    HeaderValue::from_str(&hex).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    let (prefix, key) = bytes.split_at(8);
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    [word(prefix), word(key)]
+});
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// 24 hex digits: 32 bits of the process prefix, then the request counter through a bijection (unique within the
+/// process for 2^64 requests) — no random draw and no allocation per digit on the hot path.
+fn fresh_request_id() -> HeaderValue {
+    let [prefix, key] = *REQUEST_ID_SEED;
+    let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+    // An odd multiplier and an xor are both invertible modulo 2^64.
+    let scrambled = (n ^ key)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(29)
+        ^ key;
+    let mut out = [0u8; 24];
+    let digits = b"0123456789abcdef";
+    let value = (u128::from(prefix as u32) << 64) | u128::from(scrambled);
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = digits[((value >> (4 * (23 - i))) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// Seconds since the epoch; a clock before 1970 counts as 0 (every token then looks not-yet-valid: fail closed).
@@ -369,4 +401,29 @@ pub async fn authenticate(
         snapshot.token_cache.insert(raw, entry);
     }
     Ok(verified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_request_ids_are_distinct_hex_and_a_sane_client_id_is_kept() {
+        let ids: std::collections::HashSet<String> = (0..10_000)
+            .map(|_| {
+                let id = request_id(&http::HeaderMap::new());
+                let s = id.to_str().expect("ascii").to_string();
+                assert_eq!(s.len(), 24, "{s}");
+                assert!(s.bytes().all(|b| b.is_ascii_hexdigit()), "{s}");
+                s
+            })
+            .collect();
+        assert_eq!(ids.len(), 10_000);
+
+        let mut headers = http::HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&headers), "abc-123");
+        headers.insert(REQUEST_ID, HeaderValue::from_static("has space"));
+        assert_ne!(request_id(&headers), "has space");
+    }
 }

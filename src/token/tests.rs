@@ -780,3 +780,16 @@ fn q17_shared_issuer_picks_the_provider_owning_the_client() {
         AuthorityRole::Primary
     );
 }
+
+#[test]
+fn h1_b64token_check_agrees_with_the_grammar_for_every_byte() {
+    for b in 0..=255u8 {
+        let grammar =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        assert_eq!(is_b64token(&[b]), grammar, "byte {b:#04x}");
+        // Inside a long token too (the vectorised path).
+        let mut long = vec![b'a'; 100];
+        long[57] = b;
+        assert_eq!(is_b64token(&long), grammar, "byte {b:#04x} at 57");
+    }
+}
