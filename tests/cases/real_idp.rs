@@ -700,11 +700,11 @@ async fn keys_rotated_on_the_real_provider_are_learned_by_one_refetch_and_withdr
     ]}});
     let upstream = RecordingUpstream::start().await;
     // `steady` refreshes on the default schedule (12 h) and refetches only for an unknown kid; `eager` refreshes
-    // every second (--jwks-refresh-interval 1, with the 5 min floor lowered for the test).
+    // every second: what `--jwks-refresh-interval 1` sets (interval and floor 1 s, src/cli.rs).
     let steady = start_proxy(&config, &upstream.base_url(), |_| {}).await;
     let eager = start_proxy(&config, &upstream.base_url(), |s| {
         s.refresh.interval = Duration::from_secs(1);
-        s.refresh.floor = Duration::ZERO;
+        s.refresh.floor = Duration::from_secs(1);
     })
     .await;
     wait_ready(&steady).await;
