@@ -13,10 +13,7 @@ use http::uri::{PathAndQuery, Uri};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use crate::body::{empty, full, BoxError, ProxyBody};
@@ -24,6 +21,7 @@ use crate::body_timeout::IdleTimeoutBody;
 use crate::error::RequestError;
 use crate::smart::{Decision, SingleResource};
 use crate::token::VerifiedToken;
+use crate::upstream_pool::{PoolSettings, UpstreamPool};
 
 /// The headers through which the proxy tells the upstream who is calling. A client's own copies are removed
 /// from every request before anything else happens, so the upstream can trust them.
@@ -71,12 +69,10 @@ pub struct UpstreamSettings {
     pub ca: Option<std::path::PathBuf>,
 }
 
-/// The pooled client and the base every request is rewritten onto.
-#[derive(Debug, Clone)]
+/// The connection pool and the base every request is rewritten onto.
+#[derive(Debug)]
 pub struct Upstream {
-    client: Client<HttpsConnector<HttpConnector>, Incoming>,
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
+    pool: UpstreamPool,
     /// The base's path without a trailing `/` (empty for the root).
     path_prefix: String,
     settings: UpstreamSettings,
@@ -110,14 +106,17 @@ impl Upstream {
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(https);
-        Ok(Upstream {
-            client,
+        let pool = UpstreamPool::new(
+            https,
             scheme,
             authority,
+            PoolSettings {
+                max_idle: 256,
+                idle_timeout: Duration::from_secs(90),
+            },
+        );
+        Ok(Upstream {
+            pool,
             path_prefix,
             settings,
         })
@@ -144,12 +143,11 @@ impl Upstream {
             add_identity(headers, token);
         }
 
-        let response = match tokio::time::timeout(self.settings.timeout, self.client.request(req))
-            .await
+        let response = match tokio::time::timeout(self.settings.timeout, self.pool.send(req)).await
         {
             Err(_) => return Err(RequestError::UpstreamTimeout),
             // The client's own body failed (bad chunk framing, cut off): the client's fault, 400.
-            Ok(Err(e)) if caused_by_request_body(&e) => return Err(RequestError::MalformedBody),
+            Ok(Err(e)) if e.caused_by_request_body() => return Err(RequestError::MalformedBody),
             Ok(Err(e)) => return Err(RequestError::UpstreamUnavailable(Box::new(e))),
             Ok(Ok(response)) => response,
         };
@@ -211,7 +209,8 @@ impl Upstream {
         }
     }
 
-    /// The client's path and query appended to the upstream base (which may carry a path prefix).
+    /// The client's path and query appended to the upstream base (which may carry a path prefix), in origin
+    /// form: the pool adds scheme and authority where the protocol needs them.
     fn upstream_uri(&self, uri: &Uri) -> Result<Uri, RequestError> {
         let path = uri.path();
         let mut pq = String::with_capacity(self.path_prefix.len() + path.len() + 1);
@@ -226,12 +225,7 @@ impl Upstream {
         }
         let pq = PathAndQuery::try_from(pq)
             .map_err(|_| RequestError::InvalidRequest("request target cannot be forwarded"))?;
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(pq)
-            .build()
-            .map_err(|_| RequestError::InvalidRequest("request target cannot be forwarded"))
+        Ok(Uri::from(pq))
     }
 }
 
@@ -290,20 +284,6 @@ async fn unwrap_single(
         }
     }
     Ok(out)
-}
-
-/// Did sending fail because reading the client's request body failed?
-fn caused_by_request_body(error: &hyper_util::client::legacy::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(e) = source {
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_user() || h.is_parse() || h.is_incomplete_message() {
-                return h.is_user();
-            }
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// 502 for an upstream answer the proxy cannot use.
@@ -383,21 +363,18 @@ fn add_forwarded(
 fn add_identity(headers: &mut HeaderMap, token: &VerifiedToken) {
     let [fhir_user, subject, client_id, scopes, issuer] = &IDENTITY_HEADERS;
     let values = [
-        (
-            fhir_user,
-            token.fhir_user.as_ref().map(|u| u.reference.as_str()),
-        ),
-        (subject, token.subject.as_deref()),
-        (client_id, token.client_id.as_deref()),
-        (scopes, token.scopes.as_deref()),
-        (issuer, Some(token.issuer.as_str())),
+        (fhir_user, token.fhir_user().map(|u| u.reference())),
+        (subject, token.subject()),
+        (client_id, token.client_id()),
+        (scopes, token.scopes()),
+        (issuer, Some(token.issuer())),
     ];
     for (name, value) in values {
         if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
             headers.insert(name.clone(), v);
         }
     }
-    for (name, value) in &token.mapped_headers {
+    for (name, value) in token.mapped_headers() {
         headers.insert(name.clone(), value.clone());
     }
 }

@@ -17,7 +17,8 @@
 //! - [`audit`] — one record per decision: rotated JSON-lines file, stdout target, FHIR AuditEvents.
 //! - [`token_cache`] — verified tokens by their bytes, so a repeated token skips signature work.
 //! - [`smart`] — pure SMART authorization of a verified token for a request (no I/O).
-//! - [`forward`] — the upstream client: URI rewrite, hop-by-hop and identity headers, streaming.
+//! - [`forward`] — the upstream hop: URI rewrite, hop-by-hop and identity headers, streaming.
+//! - [`upstream_pool`] — keep-alive HTTP/1.1 connections (or one HTTP/2 connection) to the upstream.
 //! - [`proxy`] — the per-request service: public paths → token → smart → forward.
 //! - [`metrics`] — Prometheus counters and histograms, rendered on the admin listener.
 //! - [`error`] — request errors and their one mapping to HTTP.
@@ -26,6 +27,7 @@
 //! - [`tls`] — the listener's certificate (reloadable) and the roots for upstream and provider connections.
 //! - [`server`] — listeners, limits, admin routes, shutdown.
 //! - [`log_format`] — the JSON log line (tracing-subscriber's shape, written without serde).
+//! - [`log_writer`] — log lines to stderr in batches from one background thread.
 //! - [`check`], [`cli`], [`demo`] — the commands.
 //!
 //! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
@@ -43,6 +45,7 @@ pub mod error;
 pub mod forward;
 pub mod keys;
 pub mod log_format;
+pub mod log_writer;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
@@ -52,3 +55,4 @@ pub mod state;
 pub mod tls;
 pub mod token;
 pub mod token_cache;
+pub mod upstream_pool;

@@ -217,13 +217,14 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         Some(audit) => Auditor::start(audit, fetcher.client().clone(), metrics.clone()),
         None => Auditor::default(),
     };
-    let proxy = Proxy {
+    // Behind one Arc: the handler is cloned per connection and per request, and Proxy holds a dozen shared handles.
+    let proxy = Arc::new(Proxy {
         state: state.clone(),
         upstream,
         audit,
         metrics: metrics.clone(),
         tls: tls.is_some(),
-    };
+    });
     let limits = settings.limits;
     let main = tokio::spawn(serve_with_tls(
         listener,
@@ -231,7 +232,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         main_rx,
         tls,
         move |req, client| {
-            let proxy = proxy.clone();
+            let proxy = Arc::clone(&proxy);
             async move { proxy.handle(req, client).await }
         },
     ));

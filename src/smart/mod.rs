@@ -84,13 +84,13 @@ pub fn authorize_classified(
     classified: &Result<FhirRequest, request::Unclassifiable>,
     settings: &SmartSettings,
 ) -> Result<Decision, RequestError> {
-    if !token.smart {
+    if !token.smart() {
         // Q10: primary-authority tokens pass through after authentication.
         return Ok(Decision::Forward);
     }
     // D6: an absolute fhirUser must name a resource of this server, when the operator told us its base.
-    if let (Some(base), Some(user)) = (&settings.fhir_base_url, &token.fhir_user) {
-        if let Some(user_base) = &user.base {
+    if let (Some(base), Some(user)) = (&settings.fhir_base_url, token.fhir_user()) {
+        if let Some(user_base) = user.base() {
             if user_base.trim_end_matches('/') != base.as_str().trim_end_matches('/') {
                 return Err(Forbidden::FhirUserOutsideServer.into());
             }
@@ -99,7 +99,7 @@ pub fn authorize_classified(
     // F4, A7, Q11: `Read` is the only data action: GET and HEAD (a GET without the body), nothing else.
     if line.method != Method::GET && line.method != Method::HEAD {
         return Err(Forbidden::ReadOnly {
-            client: token.client_id.clone().unwrap_or_default(),
+            client: token.client_id().unwrap_or_default().to_string(),
             method: line.method.as_str().chars().take(16).collect(),
         }
         .into());
@@ -110,7 +110,7 @@ pub fn authorize_classified(
     if request.interaction == Interaction::Capabilities {
         return Ok(Decision::Forward);
     }
-    let grants = &token.grants;
+    let grants = token.grants();
     let Some(context) = grants.context else {
         return Err(Forbidden::NoClinicalScope.into());
     };
@@ -123,9 +123,8 @@ pub fn authorize_classified(
         compartment: match context {
             Context::System => None,
             Context::Patient | Context::User => token
-                .fhir_user
-                .as_ref()
-                .and_then(|u| Compartment::of(u.resource_type, &u.id)),
+                .fhir_user()
+                .and_then(|u| Compartment::of(u.resource_type(), u.id())),
         },
     };
     decide.run()
@@ -252,6 +251,16 @@ impl Decide<'_> {
         }
         if compartment_id != c.id {
             return Err(RequestError::NotFound);
+        }
+        // A server without compartment search (the reason for the param style) would answer the client's own
+        // `Patient/123/Observation` with 404: it gets the same type search the proxy writes for `Observation`.
+        if self.style == RewriteStyle::Param {
+            if let Some(ty) = self.request.resource_type.filter(|t| *t != "*") {
+                return Ok(Decision::Rewrite {
+                    path_and_query: c.search(RewriteStyle::Param, ty, self.query, extra),
+                    unwrap: None,
+                });
+            }
         }
         Ok(if extra.is_empty() {
             Decision::Forward
