@@ -245,7 +245,7 @@ pub struct Config {
 }
 
 /// An authority the proxy must discover, with where it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthorityRole {
     Primary,
     Smart(usize),

@@ -148,9 +148,20 @@ pub struct KeySet {
     /// JWKs that were skipped, with why (shown by `check`, logged at fetch).
     pub skipped: Vec<String>,
     pub fetched_at: SystemTime,
+    /// Unique among the key sets this process ever built: what a cached token remembers its verification by (a
+    /// number, so a cache hit touches no shared reference count, and a freed set's address can never be mistaken
+    /// for a newer one's).
+    serial: u64,
 }
 
+/// The source of [`KeySet::serial`].
+static KEY_SET_SERIAL: AtomicU64 = AtomicU64::new(1);
+
 impl KeySet {
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+
     /// B7, B8, Q14: the key for a token's `kid` and `alg`.
     pub fn select(&self, kid: Option<&str>, alg: Alg) -> Result<&VerificationKey, TokenError> {
         match kid {
@@ -228,6 +239,7 @@ pub fn parse_jwks(
         keys,
         skipped,
         fetched_at: SystemTime::now(),
+        serial: KEY_SET_SERIAL.fetch_add(1, Ordering::Relaxed),
     })
 }
 

@@ -230,14 +230,14 @@ impl Proxy {
                 .find_map(|p| p.application(c))
                 .map(|a| a.client_id.shared())
         };
-        trace.provider = match token.role {
+        trace.provider = match token.role() {
             AuthorityRole::Primary => "primary",
             AuthorityRole::Smart(0) => "smart[0]",
             AuthorityRole::Smart(_) => "smart[1]",
         };
-        trace.sub = token.subject.clone();
-        trace.fhir_user = token.fhir_user.as_ref().map(|u| u.reference.clone());
-        trace.client_id = match token.client_id.as_deref() {
+        trace.sub = token.subject().map(str::to_string);
+        trace.fhir_user = token.fhir_user().map(|u| u.reference().to_string());
+        trace.client_id = match token.client_id() {
             Some(c) => configured(c).map_or_else(|| Arc::clone(&OTHER_CLIENT), Arc::clone),
             None => Arc::clone(&NO_CLIENT),
         };
@@ -338,7 +338,7 @@ pub async fn authenticate(
         let current = snapshot
             .keys
             .stores
-            .get(hit.store)
+            .get(hit.store())
             .and_then(|s| s.current());
         if current.is_some_and(|keys| hit.verified_with(&keys)) {
             let (now_f, leeway_f) = (now as f64, leeway as f64);
@@ -346,11 +346,11 @@ pub async fn authenticate(
                 snapshot.token_cache.remove(raw);
                 return Err(TokenError::Expired);
             }
-            if hit.not_before.is_some_and(|nbf| now_f < nbf - leeway_f) {
+            if hit.not_before().is_some_and(|nbf| now_f < nbf - leeway_f) {
                 return Err(TokenError::NotYetValid);
             }
             metrics.cache(true);
-            return Ok(hit.token.clone());
+            return Ok(hit.token);
         }
         // The key set changed since: verify again from scratch.
         snapshot.token_cache.remove(raw);
@@ -376,13 +376,8 @@ pub async fn authenticate(
     };
     let exp = jws.check_times(now, leeway)?;
     let roles: Vec<AuthorityRole> = matches.iter().map(|(s, _)| s.role).collect();
-    let verified = Arc::new(token::identify(
-        &jws,
-        &roles,
-        &snapshot.config,
-        settings,
-        exp,
-    )?);
+    let verified = token::identify(&jws, &roles, &snapshot.config, settings, exp)?;
+    let verified = Arc::new(snapshot.token_cache.share_class(verified));
     if let Some(index) = snapshot
         .keys
         .stores

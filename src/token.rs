@@ -6,6 +6,9 @@
 //! No I/O happens here: the caller looks the key set up (and refetches it on an unknown `kid`).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroU8;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -355,20 +358,44 @@ static NO_MAPPING: ClaimMapping = ClaimMapping {
     headers: Vec::new(),
 };
 
-/// D5: the FHIR resource the user is, from `fhirUser`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FhirUser {
+/// D5: the FHIR resource the user is, from `fhirUser`: a view into the claim, or into the [`VerifiedToken`] that
+/// keeps only the claim and these offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FhirUser<'a> {
     /// The claim as sent (header-safe: checked).
-    pub reference: String,
-    pub resource_type: &'static str,
-    pub id: String,
-    /// For an absolute reference, everything before `Type/id` (D6 compares it with the public base).
-    pub base: Option<String>,
+    reference: &'a str,
+    at: FhirUserAt,
 }
 
-impl FhirUser {
-    pub fn parse(reference: &str) -> Option<FhirUser> {
-        let (base, relative) =
+/// Where the parts of a `fhirUser` lie in the claim. Six bytes, and `Option<FhirUserAt>` needs no tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FhirUserAt {
+    /// 1 + the index in [`FHIR_USER_TYPES`].
+    resource_type: NonZeroU8,
+    /// At most 64.
+    id_len: u8,
+    id_start: u16,
+    /// The base is a prefix of the claim; [`NONE_U16`] for a relative reference.
+    base_len: u16,
+}
+
+/// "Absent" for a u16 offset or length (claims are far shorter: at most 4096 bytes).
+const NONE_U16: u16 = u16::MAX;
+
+impl<'a> FhirUser<'a> {
+    pub fn parse(reference: &'a str) -> Option<FhirUser<'a>> {
+        if reference.len() >= usize::from(NONE_U16) {
+            return None;
+        }
+        let type_index = |ty: &str| FHIR_USER_TYPES.iter().position(|t| *t == ty);
+        let id_ok = |id: &str| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        };
+        let (base_len, ty, id_start, id_len) =
             if reference.starts_with("https://") || reference.starts_with("http://") {
                 let url = url::Url::parse(reference).ok()?;
                 if url.query().is_some() || url.fragment().is_some() {
@@ -378,47 +405,227 @@ impl FhirUser {
                 let mut segments = path.rsplitn(3, '/');
                 let id = segments.next()?;
                 let ty = segments.next()?;
-                let base_len = reference.len() - id.len() - ty.len() - 1;
-                let base = reference.get(..base_len)?.trim_end_matches('/').to_string();
-                (Some(base), format!("{ty}/{id}"))
+                let base_len = reference.len().checked_sub(id.len() + ty.len() + 1)?;
+                let base = reference.get(..base_len)?.trim_end_matches('/');
+                if !id_ok(id) {
+                    return None;
+                }
+                // The parser copies letters, digits, `-` and `.` of a path unchanged: the id is in the claim.
+                let id_start = reference.rfind(id)?;
+                (base.len(), type_index(ty)?, id_start, id.len())
             } else {
-                (None, reference.to_string())
+                let (ty, id) = reference.split_once('/')?;
+                if !id_ok(id) {
+                    return None;
+                }
+                (
+                    usize::from(NONE_U16),
+                    type_index(ty)?,
+                    ty.len() + 1,
+                    id.len(),
+                )
             };
-        let (ty, id) = relative.split_once('/')?;
-        let resource_type = FHIR_USER_TYPES.into_iter().find(|t| *t == ty)?;
-        let id_ok = !id.is_empty()
-            && id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        id_ok.then(|| FhirUser {
-            reference: reference.to_string(),
-            resource_type,
-            id: id.to_string(),
-            base,
+        Some(FhirUser {
+            reference,
+            at: FhirUserAt {
+                resource_type: NonZeroU8::new(u8::try_from(ty + 1).ok()?)?,
+                id_len: u8::try_from(id_len).ok()?,
+                id_start: u16::try_from(id_start).ok()?,
+                base_len: u16::try_from(base_len).ok()?,
+            },
         })
+    }
+
+    /// The claim as sent (header-safe: checked).
+    pub fn reference(&self) -> &'a str {
+        self.reference
+    }
+
+    pub fn resource_type(&self) -> &'static str {
+        FHIR_USER_TYPES[usize::from(self.at.resource_type.get() - 1)]
+    }
+
+    pub fn id(&self) -> &'a str {
+        let start = usize::from(self.at.id_start);
+        &self.reference[start..start + usize::from(self.at.id_len)]
+    }
+
+    /// For an absolute reference, everything before `Type/id` (D6 compares it with the public base).
+    pub fn base(&self) -> Option<&'a str> {
+        (self.at.base_len != NONE_U16).then(|| &self.reference[..usize::from(self.at.base_len)])
     }
 }
 
-/// A token whose signature, issuer, times and provider/application claims all passed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerifiedToken {
+/// What every token of one issuer, client and scope string has alike. The token cache keeps one copy for all of
+/// them (issue 6: 100,000 cached tokens in 64 MiB), so this is worked out per token but stored per kind of token.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TokenClass {
     pub role: AuthorityRole,
-    pub issuer: String,
+    pub issuer: Box<str>,
     /// Index of the application within its provider (SMART-provider tokens).
     pub application: Option<usize>,
-    pub subject: Option<String>,
-    pub client_id: Option<String>,
+    /// For a configured application, the config's own string (no copy).
+    pub client_id: Option<Arc<str>>,
     /// `scp`/`scope`, space-joined.
-    pub scopes: Option<String>,
-    pub fhir_user: Option<FhirUser>,
-    pub expires_at: f64,
+    pub scopes: Option<Box<str>>,
     /// SMART rules apply: a SMART-provider token, or a primary token under `primarySmartMode: enforce` (Q10).
     pub smart: bool,
     /// The clinical scopes, parsed once (empty for pass-through primary tokens).
     pub grants: GrantSet,
+}
+
+impl Hash for TokenClass {
+    /// Everything but `grants`, which follows from `scopes` and `smart`.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (
+            self.role,
+            &self.issuer,
+            self.application,
+            &self.client_id,
+            &self.scopes,
+            self.smart,
+        )
+            .hash(state);
+    }
+}
+
+/// A token whose signature, issuer, times and provider/application claims all passed. Small on purpose, as the
+/// token cache holds many (issue 6): the shared [`TokenClass`], and the token's own strings (the user key, then
+/// `fhirUser`) in one allocation with offsets. 56 bytes.
+#[derive(Clone, PartialEq)]
+pub struct VerifiedToken {
+    class: Arc<TokenClass>,
+    /// The user key (`sub`, or the mapped claim), then `fhirUser`.
+    text: Box<str>,
+    /// Claim → header mappings for the upstream (seed 002); usually none, which costs no allocation.
+    mapped_headers: Box<[(http::HeaderName, http::HeaderValue)]>,
+    pub expires_at: f64,
+    /// Where the user key ends in `text`; [`NONE_U16`] when the token has none.
+    subject_end: u16,
+    fhir_user: Option<FhirUserAt>,
+}
+
+impl VerifiedToken {
+    /// Errors only for a user key of 64 KiB or more, which a verified token never has (claims are capped at 4096).
+    pub fn new(
+        class: Arc<TokenClass>,
+        subject: Option<&str>,
+        fhir_user: Option<FhirUser<'_>>,
+        expires_at: f64,
+        mapped_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    ) -> Result<VerifiedToken, TokenError> {
+        let subject_end = match subject {
+            None => NONE_U16,
+            Some(s) => u16::try_from(s.len())
+                .ok()
+                .filter(|n| *n != NONE_U16)
+                .ok_or(TokenError::UnsafeClaim("sub"))?,
+        };
+        let reference = fhir_user.map_or("", |u| u.reference);
+        let mut text = String::with_capacity(subject.map_or(0, str::len) + reference.len());
+        text.push_str(subject.unwrap_or(""));
+        text.push_str(reference);
+        Ok(VerifiedToken {
+            class,
+            text: text.into_boxed_str(),
+            mapped_headers: mapped_headers.into_boxed_slice(),
+            expires_at,
+            subject_end,
+            fhir_user: fhir_user.map(|u| u.at),
+        })
+    }
+
+    /// The shared part.
+    pub fn class(&self) -> &Arc<TokenClass> {
+        &self.class
+    }
+
+    /// Use `class` instead of this token's own equal copy (the token cache shares one); an unequal one is ignored.
+    pub fn share_class(&mut self, class: &Arc<TokenClass>) {
+        if !Arc::ptr_eq(&self.class, class) && *self.class == **class {
+            self.class = Arc::clone(class);
+        }
+    }
+
+    pub fn role(&self) -> AuthorityRole {
+        self.class.role
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.class.issuer
+    }
+
+    /// Index of the application within its provider (SMART-provider tokens).
+    pub fn application(&self) -> Option<usize> {
+        self.class.application
+    }
+
+    pub fn client_id(&self) -> Option<&str> {
+        self.class.client_id.as_deref()
+    }
+
+    /// `scp`/`scope`, space-joined.
+    pub fn scopes(&self) -> Option<&str> {
+        self.class.scopes.as_deref()
+    }
+
+    /// SMART rules apply: a SMART-provider token, or a primary token under `primarySmartMode: enforce` (Q10).
+    pub fn smart(&self) -> bool {
+        self.class.smart
+    }
+
+    /// The clinical scopes, parsed once (empty for pass-through primary tokens).
+    pub fn grants(&self) -> &GrantSet {
+        &self.class.grants
+    }
+
+    /// The user key the upstream trusts: `sub`, or the claim the operator mapped (seed 000/004).
+    pub fn subject(&self) -> Option<&str> {
+        (self.subject_end != NONE_U16).then(|| &self.text[..usize::from(self.subject_end)])
+    }
+
+    pub fn fhir_user(&self) -> Option<FhirUser<'_>> {
+        let start = if self.subject_end == NONE_U16 {
+            0
+        } else {
+            usize::from(self.subject_end)
+        };
+        self.fhir_user.map(|at| FhirUser {
+            reference: &self.text[start..],
+            at,
+        })
+    }
+
     /// Claim → header mappings for the upstream (seed 002).
-    pub mapped_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub fn mapped_headers(&self) -> &[(http::HeaderName, http::HeaderValue)] {
+        &self.mapped_headers
+    }
+
+    /// The heap bytes this token holds besides its shared class (for the token cache's weight bound).
+    pub fn own_heap_bytes(&self) -> usize {
+        self.text.len()
+            + self
+                .mapped_headers
+                .iter()
+                .map(|(name, value)| {
+                    std::mem::size_of::<(http::HeaderName, http::HeaderValue)>()
+                        + name.as_str().len()
+                        + value.len()
+                })
+                .sum::<usize>()
+    }
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("class", &self.class)
+            .field("subject", &self.subject())
+            .field("fhir_user", &self.fhir_user())
+            .field("expires_at", &self.expires_at)
+            .field("mapped_headers", &self.mapped_headers)
+            .finish()
+    }
 }
 
 /// D1–D5, G1, Q2, Q7, Q10, Q17: which provider and application the (signature-verified) token belongs to.
@@ -431,7 +638,7 @@ pub fn identify(
     expires_at: f64,
 ) -> Result<VerifiedToken, TokenError> {
     let claims = &jws.claims;
-    let issuer = jws.issuer()?.to_string();
+    let issuer: Box<str> = jws.issuer()?.into();
     // Q2: azp wins; appid only when azp is absent.
     let client_id = match claims.get("azp") {
         Some(Value::String(azp)) if header_safe(azp) => Some(azp.as_str()),
@@ -469,19 +676,24 @@ pub fn identify(
         let scopes = scopes(claims)?.ok_or(TokenError::MissingScopes)?;
         let grants = scope::parse(&scopes).map_err(TokenError::BadScope)?;
         let mapping = mapping_for(role);
-        return Ok(VerifiedToken {
+        let subject = mapping.user(claims)?;
+        let mapped_headers = mapping.apply(claims)?;
+        let class = TokenClass {
             role,
             issuer,
             application: Some(app_index),
-            subject: mapping.user(claims)?,
-            mapped_headers: mapping.apply(claims)?,
-            client_id: client_id.map(str::to_string),
-            scopes: Some(scopes),
-            fhir_user: Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
-            expires_at,
+            client_id: Some(Arc::clone(app.client_id.shared())),
+            scopes: Some(scopes.into_boxed_str()),
             smart: true,
             grants,
-        });
+        };
+        return VerifiedToken::new(
+            Arc::new(class),
+            subject.as_deref(),
+            Some(fhir_user(claims)?.ok_or(TokenError::MissingFhirUser)?),
+            expires_at,
+            mapped_headers,
+        );
     }
 
     let Some(primary) = config
@@ -513,19 +725,22 @@ pub fn identify(
         (scopes(claims)?, fhir_user(claims)?, GrantSet::default())
     };
     let mapping = mapping_for(AuthorityRole::Primary);
-    Ok(VerifiedToken {
+    let class = TokenClass {
         role: AuthorityRole::Primary,
         issuer,
         application: None,
-        subject: mapping.user(claims)?,
-        mapped_headers: mapping.apply(claims)?,
-        client_id: client_id.map(str::to_string),
-        scopes,
-        fhir_user,
-        expires_at,
+        client_id: client_id.map(Arc::from),
+        scopes: scopes.map(String::into_boxed_str),
         smart: enforce,
         grants,
-    })
+    };
+    VerifiedToken::new(
+        Arc::new(class),
+        mapping.user(claims)?.as_deref(),
+        fhir_user,
+        expires_at,
+        mapping.apply(claims)?,
+    )
 }
 
 /// C10: `aud` as a string or an array of strings.
@@ -569,7 +784,7 @@ fn scopes(claims: &Map<String, Value>) -> Result<Option<String>, TokenError> {
 }
 
 /// D4, D5: `fhirUser`, else `extension_fhirUser`.
-fn fhir_user(claims: &Map<String, Value>) -> Result<Option<FhirUser>, TokenError> {
+fn fhir_user(claims: &Map<String, Value>) -> Result<Option<FhirUser<'_>>, TokenError> {
     match claims
         .get("fhirUser")
         .or_else(|| claims.get("extension_fhirUser"))

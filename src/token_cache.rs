@@ -5,17 +5,24 @@
 //! and still goes through the per-request SMART authorization; and it counts only while the issuer's key set is the
 //! one the token was verified with, so a key removed by a refresh does not live on in the cache.
 //! Entries live `min(exp - now, ttl)`, bounded by weight (an estimate of each entry's heap bytes). The key is the
-//! SHA-256 of the token, not the token: a hash collision is as infeasible as forging the signature, and it keeps
-//! 100,000 cached tokens well under 64 MiB.
+//! SHA-256 of the token, not the token: a hash collision is as infeasible as forging the signature.
+//!
+//! Memory (issue 6: 100,000 cached tokens within 64 MiB): moka's own bookkeeping is ≈ 410 bytes an entry, so what
+//! we add is kept small. The entry's value sits inline in moka's entry; the token is one 56-byte allocation plus
+//! one string (the user key and `fhirUser`); what tokens of one issuer, client and scope string share (the scopes
+//! and their parsed grants) is kept once, through [`TokenCache::share_class`]. ≈ 520 bytes a token in all
+//! (`examples/cache_memory.rs`).
 
-use std::sync::{Arc, Weak};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 use moka::Expiry;
 
 use crate::keys::KeySet;
-use crate::token::VerifiedToken;
+use crate::smart::scope::Grant;
+use crate::token::{TokenClass, VerifiedToken};
 
 /// Size and lifetime bounds.
 #[derive(Debug, Clone, Copy)]
@@ -35,8 +42,16 @@ impl Default for TokenCacheSettings {
     }
 }
 
-/// Rough per-entry overhead besides the claim strings (the structs, moka's bookkeeping).
-const ENTRY_OVERHEAD: usize = 320;
+/// Per entry besides the token's strings and its share of a class: moka's bookkeeping (the key, the hash-table
+/// slot, the deque and timer-wheel nodes, this 32-byte value) ≈ 410 bytes, and the `Arc<VerifiedToken>` allocation
+/// (80). Measured with `examples/cache_memory.rs`.
+const ENTRY_OVERHEAD: usize = 410 + 80;
+
+/// The allocator's cost of one allocation besides the bytes asked for (a header and rounding).
+const ALLOCATION: usize = 16;
+
+/// At most this many distinct token classes are kept for sharing (see [`TokenCache::share_class`]).
+const MAX_CLASSES: usize = 1024;
 
 /// The cache key: SHA-256 of the token bytes.
 type TokenDigest = [u8; 32];
@@ -49,32 +64,53 @@ fn digest(raw: &str) -> TokenDigest {
     out
 }
 
-/// An estimate of an entry's heap bytes, for the cache's weight bound.
+/// An estimate of an entry's heap bytes, for the cache's weight bound. A class shared by n cached tokens is
+/// charged 1/n to each (n when the entry is added; later sharers make earlier charges too high, never too low).
 fn weight(entry: &CachedToken) -> u32 {
-    let t = &entry.token;
-    let strings = t.issuer.len()
-        + t.subject.as_ref().map_or(0, String::len)
-        + t.client_id.as_ref().map_or(0, String::len)
-        + t.scopes.as_ref().map_or(0, String::len)
-        + t.fhir_user.as_ref().map_or(0, |u| {
-            u.reference.len() + u.id.len() + u.base.as_ref().map_or(0, String::len)
-        });
-    let grants = t.grants.grants.len() * 64;
-    u32::try_from(ENTRY_OVERHEAD + strings + grants).unwrap_or(u32::MAX)
+    let token = &entry.token;
+    let own = token.own_heap_bytes() + ALLOCATION;
+    let class = token.class();
+    // One reference is the sharing set's (when it holds the class); the others are tokens.
+    let sharers = Arc::strong_count(class).saturating_sub(1).max(1);
+    let bytes = ENTRY_OVERHEAD + own + class_bytes(class) / sharers;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
-/// One verified token.
-#[derive(Debug)]
+/// Heap bytes of one token class: the struct, its strings and the parsed grants.
+fn class_bytes(class: &TokenClass) -> usize {
+    let grants = &class.grants.grants;
+    let constraints: usize = grants
+        .iter()
+        .map(|g| {
+            g.constraints.capacity() * std::mem::size_of::<(String, String)>()
+                + g.constraints
+                    .iter()
+                    .map(|(k, v)| k.capacity() + v.capacity() + 2 * ALLOCATION)
+                    .sum::<usize>()
+        })
+        .sum();
+    std::mem::size_of::<TokenClass>()
+        + 2 * std::mem::size_of::<usize>()
+        + class.issuer.len()
+        + class.client_id.as_ref().map_or(0, |c| c.len() + ALLOCATION)
+        + class.scopes.as_ref().map_or(0, |s| s.len() + ALLOCATION)
+        + grants.capacity() * std::mem::size_of::<Grant>()
+        + constraints
+        + 4 * ALLOCATION
+}
+
+/// One verified token, stored inline in the cache's own entry (no allocation of its own): 32 bytes.
+#[derive(Debug, Clone)]
 pub struct CachedToken {
     pub token: Arc<VerifiedToken>,
+    /// C6: `nbf` (−∞ when absent), rechecked on every hit (with leeway) like `exp`.
+    not_before: f64,
+    /// [`KeySet::serial`] of the key set the signature was verified with: a hit counts only while it is current.
+    key_set: u64,
     /// Index of the issuer's key store in the snapshot.
-    pub store: usize,
-    /// C6: `nbf`, rechecked on every hit (with leeway) like `exp`.
-    pub not_before: Option<f64>,
-    /// The key set the signature was verified with: a hit counts only while it is still current.
-    keys: Weak<KeySet>,
-    /// How long the entry may live from insertion: min(exp + leeway - now, ttl).
-    lifetime: Duration,
+    store: u32,
+    /// How long the entry may live from insertion, in milliseconds (rounded up): min(exp + leeway - now, ttl).
+    lifetime_ms: u32,
 }
 
 impl CachedToken {
@@ -82,45 +118,63 @@ impl CachedToken {
         token: Arc<VerifiedToken>,
         store: usize,
         not_before: Option<f64>,
-        keys: &Arc<KeySet>,
+        keys: &KeySet,
         now: u64,
         leeway: u64,
         ttl: Duration,
     ) -> Self {
         let remaining = (token.expires_at + leeway as f64 - now as f64).max(0.0);
+        let lifetime = remaining.min(ttl.as_secs_f64());
         CachedToken {
             token,
-            store,
-            not_before,
-            keys: Arc::downgrade(keys),
-            lifetime: Duration::from_secs_f64(remaining.min(ttl.as_secs_f64())),
+            not_before: not_before.unwrap_or(f64::NEG_INFINITY),
+            key_set: keys.serial(),
+            // Past u32::MAX the lookup finds no store: a miss, never a wrong store.
+            store: u32::try_from(store).unwrap_or(u32::MAX),
+            // Saturating: a lifetime over 49 days is cut to 49 days (the weight bound and `exp` still apply).
+            lifetime_ms: (lifetime * 1000.0).ceil() as u32,
         }
     }
 
-    /// Was the signature verified with exactly this key set? (The `Weak` keeps the allocation, so the address
-    /// cannot be reused by a newer set.)
-    pub fn verified_with(&self, current: &Arc<KeySet>) -> bool {
-        std::ptr::eq(self.keys.as_ptr(), Arc::as_ptr(current))
+    /// Index of the issuer's key store in the snapshot.
+    pub fn store(&self) -> usize {
+        self.store as usize
+    }
+
+    /// C6: `nbf`, if the token had one.
+    pub fn not_before(&self) -> Option<f64> {
+        (self.not_before > f64::NEG_INFINITY).then_some(self.not_before)
+    }
+
+    /// Was the signature verified with exactly this key set?
+    pub fn verified_with(&self, current: &KeySet) -> bool {
+        self.key_set == current.serial()
+    }
+
+    fn lifetime(&self) -> Duration {
+        Duration::from_millis(self.lifetime_ms.into())
     }
 }
 
 struct Lifetime;
 
-impl Expiry<TokenDigest, Arc<CachedToken>> for Lifetime {
+impl Expiry<TokenDigest, CachedToken> for Lifetime {
     fn expire_after_create(
         &self,
         _key: &TokenDigest,
-        value: &Arc<CachedToken>,
+        value: &CachedToken,
         _now: Instant,
     ) -> Option<Duration> {
-        Some(value.lifetime)
+        Some(value.lifetime())
     }
 }
 
 /// The cache itself; cheap to share (moka is internally concurrent, no global lock on the hot path).
 #[derive(Clone)]
 pub struct TokenCache {
-    inner: Option<Cache<TokenDigest, Arc<CachedToken>>>,
+    inner: Option<Cache<TokenDigest, CachedToken>>,
+    /// The token classes the cached tokens share. Per snapshot, like the cache: a class names config indices.
+    classes: Arc<Mutex<HashSet<Arc<TokenClass>>>>,
     pub ttl: Duration,
 }
 
@@ -138,24 +192,49 @@ impl TokenCache {
         let inner = (settings.max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(settings.max_bytes)
-                .weigher(|_: &TokenDigest, entry: &Arc<CachedToken>| weight(entry))
+                .weigher(|_: &TokenDigest, entry: &CachedToken| weight(entry))
                 .expire_after(Lifetime)
                 .build()
         });
         TokenCache {
             inner,
+            classes: Arc::default(),
             ttl: settings.ttl,
         }
     }
 
-    pub fn get(&self, raw: &str) -> Option<Arc<CachedToken>> {
+    /// The token with the class an earlier token of the same issuer, client and scopes brought, if one is kept:
+    /// 100,000 tokens of one app then hold one copy of its scopes and grants, not 100,000. A miss only: a hit
+    /// takes no lock. Bounded, as a client may ask for any scope string: past [`MAX_CLASSES`], the classes no
+    /// token holds any more are dropped, and if most are still held, all are (later tokens share anew; nothing is
+    /// wrong, only larger).
+    pub fn share_class(&self, mut token: VerifiedToken) -> VerifiedToken {
+        if self.inner.is_none() {
+            return token;
+        }
+        let mut classes = self.classes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = classes.get(&**token.class()) {
+            token.share_class(shared);
+            return token;
+        }
+        if classes.len() >= MAX_CLASSES {
+            classes.retain(|c| Arc::strong_count(c) > 1);
+            if classes.len() >= MAX_CLASSES / 2 {
+                classes.clear();
+            }
+        }
+        classes.insert(Arc::clone(token.class()));
+        token
+    }
+
+    pub fn get(&self, raw: &str) -> Option<CachedToken> {
         self.inner.as_ref()?.get(&digest(raw))
     }
 
     pub fn insert(&self, raw: &str, entry: CachedToken) {
         if let Some(cache) = &self.inner {
-            if !entry.lifetime.is_zero() {
-                cache.insert(digest(raw), Arc::new(entry));
+            if entry.lifetime_ms > 0 {
+                cache.insert(digest(raw), entry);
             }
         }
     }
@@ -165,5 +244,142 @@ impl TokenCache {
         if let Some(cache) = &self.inner {
             cache.invalidate(&digest(raw));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AuthorityRole;
+    use crate::smart::scope;
+    use crate::token::FhirUser;
+
+    fn token(sub: &str, scopes: &str) -> VerifiedToken {
+        let class = TokenClass {
+            role: AuthorityRole::Smart(0),
+            issuer: "https://idp.example".into(),
+            application: Some(0),
+            client_id: Some("portal".into()),
+            scopes: Some(scopes.into()),
+            smart: true,
+            grants: scope::parse(scopes).expect("scopes"),
+        };
+        VerifiedToken::new(
+            Arc::new(class),
+            Some(sub),
+            FhirUser::parse("Patient/1"),
+            4e9,
+            Vec::new(),
+        )
+        .expect("token")
+    }
+
+    fn cache() -> TokenCache {
+        TokenCache::new(TokenCacheSettings::default())
+    }
+
+    #[test]
+    fn tokens_of_one_class_share_it_and_keep_their_own_strings() {
+        let cache = cache();
+        let a = cache.share_class(token("a", "patient/*.read openid"));
+        let b = cache.share_class(token("b", "patient/*.read openid"));
+        let c = cache.share_class(token("c", "patient/Observation.rs"));
+        assert!(Arc::ptr_eq(a.class(), b.class()));
+        assert!(!Arc::ptr_eq(a.class(), c.class()));
+        assert_eq!((a.subject(), b.subject()), (Some("a"), Some("b")));
+        assert_eq!(b.scopes(), Some("patient/*.read openid"));
+        assert_eq!(
+            c.grants(),
+            &scope::parse("patient/Observation.rs").expect("scopes")
+        );
+    }
+
+    #[test]
+    fn a_disabled_cache_shares_nothing() {
+        let cache = TokenCache::new(TokenCacheSettings {
+            max_bytes: 0,
+            ..TokenCacheSettings::default()
+        });
+        let a = cache.share_class(token("a", "openid"));
+        let b = cache.share_class(token("b", "openid"));
+        assert!(!Arc::ptr_eq(a.class(), b.class()));
+    }
+
+    #[test]
+    fn the_shared_classes_stay_bounded_whatever_scope_strings_arrive() {
+        let cache = cache();
+        // Every class still held by a token: past the bound, all are dropped.
+        let held: Vec<_> = (0..3 * MAX_CLASSES)
+            .map(|i| cache.share_class(token("u", &format!("openid s{i}"))))
+            .collect();
+        assert!(cache.classes.lock().expect("lock").len() <= MAX_CLASSES);
+        drop(held);
+        // None held any more: the sweep drops them, and sharing goes on for what is used now.
+        let a = cache.share_class(token("a", "openid"));
+        let kept = cache.classes.lock().expect("lock").len();
+        assert!(kept <= MAX_CLASSES / 2, "{kept}");
+        let b = cache.share_class(token("b", "openid"));
+        assert!(Arc::ptr_eq(a.class(), b.class()));
+    }
+
+    #[test]
+    fn a_shared_class_weighs_less_than_an_own_one() {
+        let cache = cache();
+        let keys = crate::demo::issuer::key_set(
+            "https://idp.example",
+            &[
+                &crate::demo::issuer::SigningKey::generate(crate::keys::Alg::ES256, "k")
+                    .expect("key"),
+            ],
+        )
+        .expect("keys");
+        let entry = |t: VerifiedToken| {
+            CachedToken::new(Arc::new(t), 0, None, &keys, 0, 0, Duration::from_secs(60))
+        };
+        let scopes = "patient/*.rs patient/Observation.rs?category=laboratory openid";
+        let own = weight(&entry(token("a", scopes)));
+        let first = cache.share_class(token("a", scopes));
+        let shared: Vec<_> = (0..10)
+            .map(|i| cache.share_class(token(&format!("u{i}"), scopes)))
+            .collect();
+        let later = weight(&entry(shared[9].clone()));
+        assert!(later < own, "{later} < {own}");
+        // Never below what the entry itself costs.
+        assert!(later as usize >= ENTRY_OVERHEAD, "{later}");
+        drop(first);
+    }
+
+    #[test]
+    fn a_hit_counts_only_with_the_key_set_it_was_verified_with() {
+        let key =
+            crate::demo::issuer::SigningKey::generate(crate::keys::Alg::ES256, "k").expect("key");
+        let set =
+            |_: ()| crate::demo::issuer::key_set("https://idp.example", &[&key]).expect("keys");
+        let (old, new) = (set(()), set(()));
+        let entry = CachedToken::new(
+            Arc::new(token("a", "openid")),
+            2,
+            Some(5.0),
+            &old,
+            0,
+            0,
+            Duration::from_secs(60),
+        );
+        assert!(entry.verified_with(&old));
+        assert!(
+            !entry.verified_with(&new),
+            "an equal but newer set is another set"
+        );
+        assert_eq!((entry.store(), entry.not_before()), (2, Some(5.0)));
+        let without_nbf = CachedToken::new(
+            entry.token.clone(),
+            0,
+            None,
+            &old,
+            0,
+            0,
+            Duration::from_secs(60),
+        );
+        assert_eq!(without_nbf.not_before(), None);
     }
 }

@@ -2,22 +2,30 @@
 
 use super::*;
 use crate::config::AuthorityRole;
-use crate::token::FhirUser;
+use crate::token::{FhirUser, TokenClass};
 
 fn token(scp: &str, fhir_user: &str) -> VerifiedToken {
-    VerifiedToken {
+    token_as(scp, fhir_user, true)
+}
+
+fn token_as(scp: &str, fhir_user: &str, smart: bool) -> VerifiedToken {
+    let class = TokenClass {
         role: AuthorityRole::Smart(0),
         issuer: "https://idp".into(),
         application: Some(0),
-        subject: Some("s".into()),
         client_id: Some("portal".into()),
         scopes: Some(scp.into()),
-        fhir_user: FhirUser::parse(fhir_user),
-        expires_at: 0.0,
-        smart: true,
+        smart,
         grants: scope::parse(scp).expect("valid scopes"),
-        mapped_headers: Vec::new(),
-    }
+    };
+    VerifiedToken::new(
+        std::sync::Arc::new(class),
+        Some("s"),
+        FhirUser::parse(fhir_user),
+        0.0,
+        Vec::new(),
+    )
+    .expect("token")
 }
 
 fn decide_with(
@@ -531,8 +539,7 @@ fn d6_absolute_fhir_user_must_be_on_this_server() {
 
 #[test]
 fn q10_pass_through_tokens_are_not_authorized_here() {
-    let mut t = token("patient/*.read", "Patient/1");
-    t.smart = false;
+    let t = token_as("patient/*.read", "Patient/1", false);
     let line = RequestLine {
         method: &Method::DELETE,
         path: "/Patient/1",

@@ -208,10 +208,10 @@ fn h1_access_token_in_the_query_is_detected() {
 #[test]
 fn c1_a_valid_token_passes_every_check() {
     let v = validate(&ok(&claims())).expect("valid token");
-    assert_eq!(v.role, AuthorityRole::Smart(0));
-    assert_eq!(v.client_id.as_deref(), Some("portal"));
-    assert_eq!(v.application, Some(0));
-    assert!(v.smart);
+    assert_eq!(v.role(), AuthorityRole::Smart(0));
+    assert_eq!(v.client_id(), Some("portal"));
+    assert_eq!(v.application(), Some(0));
+    assert!(v.smart());
 }
 
 #[test]
@@ -569,7 +569,7 @@ fn d1_t7_appid_is_used_when_azp_is_absent() {
         c["appid"] = json!("portal");
     }));
     assert_eq!(
-        validate(&t).expect("appid accepted").client_id.as_deref(),
+        validate(&t).expect("appid accepted").client_id(),
         Some("portal")
     );
 }
@@ -638,13 +638,13 @@ fn d3_scp_may_be_an_array_or_named_scope() {
         c["scp"] = json!(["patient/*.read", "openid"])
     })))
     .expect("array");
-    assert_eq!(v.scopes.as_deref(), Some("patient/*.read openid"));
+    assert_eq!(v.scopes(), Some("patient/*.read openid"));
     let v = validate(&ok(&with(|c| {
         c.as_object_mut().expect("object").remove("scp");
         c["scope"] = json!("patient/Observation.rs");
     })))
     .expect("scope claim");
-    assert_eq!(v.scopes.as_deref(), Some("patient/Observation.rs"));
+    assert_eq!(v.scopes(), Some("patient/Observation.rs"));
 }
 
 #[test]
@@ -660,8 +660,8 @@ fn d4_t8_fhir_user_is_required_and_extension_fhir_user_is_accepted() {
     assert_eq!(
         validate(&t)
             .expect("b2c claim")
-            .fhir_user
-            .map(|u| u.resource_type),
+            .fhir_user()
+            .map(|u| u.resource_type()),
         Some("Practitioner")
     );
 }
@@ -704,10 +704,29 @@ fn d5_fhir_user_must_reference_a_user_resource() {
 #[test]
 fn d5_absolute_fhir_user_keeps_its_base() {
     let u = FhirUser::parse("https://fhir.example/r4/Patient/123").expect("absolute");
-    assert_eq!(u.base.as_deref(), Some("https://fhir.example/r4"));
-    assert_eq!((u.resource_type, u.id.as_str()), ("Patient", "123"));
-    assert_eq!(FhirUser::parse("Patient/123").and_then(|u| u.base), None);
+    assert_eq!(u.base(), Some("https://fhir.example/r4"));
+    assert_eq!((u.resource_type(), u.id()), ("Patient", "123"));
+    assert_eq!(FhirUser::parse("Patient/123").and_then(|u| u.base()), None);
     assert!(FhirUser::parse("https://fhir.example/Patient/1?x=1").is_none());
+}
+
+#[test]
+fn a_verified_token_keeps_sub_and_fhir_user_in_one_string() {
+    // The token cache's memory budget (issue 6) counts on this size.
+    assert!(std::mem::size_of::<VerifiedToken>() <= 56);
+    let v = validate(&ok(&with(|c| {
+        c["fhirUser"] = json!("https://fhir.example/r4/Practitioner/p-1/")
+    })))
+    .expect("valid");
+    assert_eq!(v.subject(), Some("u1"));
+    let u = v.fhir_user().expect("fhirUser");
+    assert_eq!(u.reference(), "https://fhir.example/r4/Practitioner/p-1/");
+    assert_eq!((u.resource_type(), u.id()), ("Practitioner", "p-1"));
+    let v = validate(&ok(&remove("sub"))).expect("sub is optional");
+    assert_eq!(v.subject(), None);
+    assert_eq!(v.fhir_user().map(|u| u.reference()), Some("Patient/123"));
+    let v = validate(&ok(&with(|c| c["sub"] = json!("")))).expect("empty sub");
+    assert_eq!(v.subject(), Some(""));
 }
 
 #[test]
@@ -734,7 +753,7 @@ fn g1_primary_tokens_need_the_primary_audience() {
     let primary = [AuthorityRole::Primary];
     let t = ok(&json!({"iss": ISS, "aud": "https://fhir.example", "exp": NOW + 60, "oid": "x"}));
     let v = validate_as(&t, &primary, &settings()).expect("primary passes");
-    assert!(!v.smart, "Q10: passthrough");
+    assert!(!v.smart(), "Q10: passthrough");
     let t = ok(&json!({"iss": ISS, "aud": "https://elsewhere", "exp": NOW + 60}));
     assert_eq!(
         validate_as(&t, &primary, &settings()).err(),
@@ -757,11 +776,9 @@ fn q10_enforce_mode_applies_smart_claims_to_primary_tokens() {
     let full = ok(
         &json!({"iss": ISS, "aud": "https://fhir.example", "exp": NOW + 60, "scp": "patient/*.read", "fhirUser": "Patient/1"}),
     );
-    assert!(
-        validate_as(&full, &primary, &enforce)
-            .expect("enforced")
-            .smart
-    );
+    assert!(validate_as(&full, &primary, &enforce)
+        .expect("enforced")
+        .smart());
 }
 
 #[test]
@@ -769,14 +786,14 @@ fn q17_shared_issuer_picks_the_provider_owning_the_client() {
     let both = [AuthorityRole::Primary, AuthorityRole::Smart(0)];
     // azp of a SMART application → SMART rules.
     let v = validate_as(&ok(&claims()), &both, &settings()).expect("smart");
-    assert_eq!(v.role, AuthorityRole::Smart(0));
+    assert_eq!(v.role(), AuthorityRole::Smart(0));
     // Unknown azp but primary audience → the primary authority.
     let t = ok(&with(|c| {
         c["azp"] = json!("entra-app");
         c["aud"] = json!("https://fhir.example");
     }));
     assert_eq!(
-        validate_as(&t, &both, &settings()).expect("primary").role,
+        validate_as(&t, &both, &settings()).expect("primary").role(),
         AuthorityRole::Primary
     );
 }
