@@ -58,9 +58,9 @@ pub enum TokenError {
     PrimaryAudienceMismatch,
     #[error("aud does not match application {0}")]
     AudienceMismatch(String),
-    #[error("azp and appid are missing")]
+    #[error("azp, appid, client_id and cid are missing")]
     MissingClientId,
-    #[error("azp/appid matches no application of this identity provider")]
+    #[error("azp/appid/client_id/cid matches no application of this identity provider")]
     UnknownClient,
     #[error("scp is missing")]
     MissingScopes,

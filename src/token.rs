@@ -629,7 +629,8 @@ impl fmt::Debug for VerifiedToken {
 }
 
 /// D1–D5, G1, Q2, Q7, Q10, Q17: which provider and application the (signature-verified) token belongs to.
-/// `candidates` are the authorities whose discovered issuer equals the token's `iss`.
+/// `candidates` are the authorities whose discovered issuer equals the token's `iss`. The client id comes from
+/// `azp`, `appid`, `client_id` or `cid`, the first present (D1, Q2, RFC 9068 §2.2).
 pub fn identify(
     jws: &Jws<'_>,
     candidates: &[AuthorityRole],
@@ -639,16 +640,7 @@ pub fn identify(
 ) -> Result<VerifiedToken, TokenError> {
     let claims = &jws.claims;
     let issuer: Box<str> = jws.issuer()?.into();
-    // Q2: azp wins; appid only when azp is absent.
-    let client_id = match claims.get("azp") {
-        Some(Value::String(azp)) if header_safe(azp) => Some(azp.as_str()),
-        Some(_) => return Err(TokenError::UnsafeClaim("azp")),
-        None => match claims.get("appid") {
-            Some(Value::String(appid)) if header_safe(appid) => Some(appid.as_str()),
-            Some(_) => return Err(TokenError::UnsafeClaim("appid")),
-            None => None,
-        },
-    };
+    let client_id = client_id(claims)?;
     // Seed 000/004: the user key the upstream trusts is `sub` unless the operator mapped another claim.
     let mapping_for = |role: AuthorityRole| config.extensions.mapping(role).unwrap_or(&NO_MAPPING);
     let audiences = audiences(claims)?;
@@ -741,6 +733,25 @@ pub fn identify(
         expires_at,
         mapping.apply(claims)?,
     )
+}
+
+/// The claims that may name the token's client, in order of precedence: `azp` and `appid` (D1, Entra v1), then
+/// `client_id` (RFC 9068 §2.2 makes it REQUIRED in JWT access tokens; oidc-provider, Keycloak's RFC 9068 mode) and
+/// `cid` (Okta). A decision beyond D1, which names only the first two.
+const CLIENT_ID_CLAIMS: [&str; 4] = ["azp", "appid", "client_id", "cid"];
+
+/// D1, Q2: the client id is the first of [`CLIENT_ID_CLAIMS`] present; a later one is read only when all earlier
+/// ones are absent. Present is final: one that is not a header-safe string is refused by name, and one that matches
+/// no application is 401 (the caller), never passed over for a later claim that would match (Q2).
+fn client_id(claims: &Map<String, Value>) -> Result<Option<&str>, TokenError> {
+    for name in CLIENT_ID_CLAIMS {
+        match claims.get(name) {
+            None => {}
+            Some(Value::String(id)) if header_safe(id) => return Ok(Some(id)),
+            Some(_) => return Err(TokenError::UnsafeClaim(name)),
+        }
+    }
+    Ok(None)
 }
 
 /// C10: `aud` as a string or an array of strings.

@@ -266,7 +266,7 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
             path: "/Patient/123",
             token: Some(idp.mint(&claims(&|c| c["azp"] = json!("stranger-app")))),
             expect: 401,
-            answer: "error=\"invalid_token\", azp/appid matches no application",
+            answer: "error=\"invalid_token\", azp/appid/client_id/cid matches no application",
         },
         Example {
             title: "rejected: missing fhirUser",

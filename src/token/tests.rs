@@ -574,6 +574,93 @@ fn d1_t7_appid_is_used_when_azp_is_absent() {
     );
 }
 
+/// The claims as `claims()`, with the client named only by `names` (no `azp` unless listed).
+fn client_claims(names: &[(&str, Value)]) -> Value {
+    with(|c| {
+        let map = c.as_object_mut().expect("object");
+        map.remove("azp");
+        for (name, value) in names {
+            map.insert(name.to_string(), value.clone());
+        }
+    })
+}
+
+#[test]
+fn d1_q2_client_id_falls_back_to_client_id_then_cid() {
+    // Each claim alone names the client (RFC 9068 §2.2 `client_id`, Okta's `cid`), and the first present wins.
+    let accepted: [(&[(&str, Value)], &str); 6] = [
+        (&[("client_id", json!("portal"))], "portal"),
+        (&[("cid", json!("portal"))], "portal"),
+        (
+            &[("client_id", json!("portal")), ("cid", json!("clinic"))],
+            "portal",
+        ),
+        (
+            &[("appid", json!("portal")), ("client_id", json!("clinic"))],
+            "portal",
+        ),
+        (
+            &[("azp", json!("portal")), ("cid", json!("clinic"))],
+            "portal",
+        ),
+        (
+            &[
+                ("azp", json!("portal")),
+                ("appid", json!("x")),
+                ("client_id", json!("y")),
+                ("cid", json!("z")),
+            ],
+            "portal",
+        ),
+    ];
+    for (names, client) in accepted {
+        let v = validate(&ok(&client_claims(names))).unwrap_or_else(|e| panic!("{names:?}: {e}"));
+        assert_eq!(v.client_id(), Some(client), "{names:?}");
+        assert_eq!(v.application(), Some(0), "{names:?}");
+    }
+}
+
+#[test]
+fn d1_q2_a_present_client_claim_is_final() {
+    // Q2: present but matching no application is 401, never passed over for a later claim that matches.
+    let unmatched: [&[(&str, Value)]; 4] = [
+        &[("azp", json!("stranger")), ("client_id", json!("portal"))],
+        &[("azp", json!("stranger")), ("cid", json!("portal"))],
+        &[("appid", json!("stranger")), ("client_id", json!("portal"))],
+        &[("client_id", json!("stranger")), ("cid", json!("portal"))],
+    ];
+    for names in unmatched {
+        assert_eq!(
+            validate(&ok(&client_claims(names))).err(),
+            Some(TokenError::UnknownClient),
+            "{names:?}"
+        );
+    }
+    // Present but not a header-safe string: refused by name, even when a later claim would match.
+    let unsafe_: [(&[(&str, Value)], &str); 6] = [
+        (&[("client_id", json!(7))], "client_id"),
+        (&[("client_id", json!(["portal"]))], "client_id"),
+        (
+            &[("client_id", json!(null)), ("cid", json!("portal"))],
+            "client_id",
+        ),
+        (&[("cid", json!({"id": "portal"}))], "cid"),
+        (&[("cid", json!("por\ntal"))], "cid"),
+        (&[("azp", json!(1)), ("client_id", json!("portal"))], "azp"),
+    ];
+    for (names, claim) in unsafe_ {
+        assert_eq!(
+            validate(&ok(&client_claims(names))).err(),
+            Some(TokenError::UnsafeClaim(claim)),
+            "{names:?}"
+        );
+    }
+    // None of the four: 401 naming all of them.
+    let err = validate(&ok(&client_claims(&[]))).expect_err("no client");
+    assert_eq!(err, TokenError::MissingClientId);
+    assert_eq!(err.to_string(), "azp, appid, client_id and cid are missing");
+}
+
 #[test]
 fn q2_a_present_but_unmatched_azp_wins_over_a_matching_appid() {
     let t = ok(&with(|c| {

@@ -18,9 +18,9 @@
 //!   non-SMART scopes such as `user_impersonation` (E8): the Entra v1 and v2 tests.
 //! - Entra v2: `azp`, `scp` as one space-separated string; Okta: `scp` as a JSON array (D3), ES256-signed here:
 //!   `entra_v2_and_okta_scopes_as_a_string_and_as_an_array`.
-//! - Okta as shipped names the client only in `cid`, and oidc-provider's own RFC 9068 tokens only in `client_id`: the
-//!   proxy reads `azp`/`appid` only (D1) and refuses both (401 "azp and appid are missing"); pinned in the Entra v2 /
-//!   Okta test, so an Okta authorization server needs an `azp` custom claim.
+//! - Okta as shipped names the client only in `cid`, and oidc-provider's own RFC 9068 tokens only in `client_id`
+//!   (REQUIRED by RFC 9068 §2.2): the proxy reads `azp`, then `appid`, then `client_id`, then `cid`, the first present
+//!   (D1, Q2), so both are accepted and confined like any other: the Entra v2 / Okta test.
 //! - Azure AD B2C: the user's FHIR resource comes in the directory extension `extension_fhirUser`, as an absolute URL
 //!   (D4, D5, D6): `b2c_extension_fhir_user_confines_like_fhir_user`.
 //! - Realms may reuse a client id: tenant 2's `v1-portal` is not tenant 1's application (Q17): the Entra v1 test.
@@ -418,22 +418,30 @@ async fn entra_v2_and_okta_scopes_as_a_string_and_as_an_array() {
         assert_eq!(upstream.count(), before);
     }
 
-    // Pinned gaps (D1 reads azp, then appid, nothing else): Okta as shipped names the client only in `cid`, an RFC 9068
-    // token only in `client_id`; both are refused although their applications are configured.
+    // The client named only in `cid` (Okta as shipped) or only in `client_id` (RFC 9068 §2.2): the fallbacks after azp
+    // and appid (D1, Q2). Both are configured applications with fhirUser Patient/123: accepted and confined.
     let okta_cid = idp
         .token(V2, "okta-cid-only", "patient/Observation.rs")
         .await;
     let claims = jose(&okta_cid).1;
     assert_eq!(claims["cid"], "okta-cid-only");
-    assert!(claims.get("azp").is_none());
-    assert_refused(&p, &upstream, &okta_cid, 401, "azp and appid are missing").await;
+    assert!(["azp", "appid", "client_id"]
+        .iter()
+        .all(|c| claims.get(*c).is_none()));
     let plain = idp
         .token(V2, "rfc9068-plain", "patient/Observation.rs")
         .await;
     let claims = jose(&plain).1;
     assert_eq!(claims["client_id"], "rfc9068-plain");
-    assert!(claims.get("azp").is_none());
-    assert_refused(&p, &upstream, &plain, 401, "azp and appid are missing").await;
+    assert!(claims.get("azp").is_none() && claims.get("appid").is_none());
+    for (t, client) in [(&okta_cid, "okta-cid-only"), (&plain, "rfc9068-plain")] {
+        let a = get(&p, "/Observation?code=8867-4", Some(t)).await;
+        assert_eq!(a.status, 200, "{client}: {:?} {}", a.body, a.challenge);
+        let seen = upstream.last();
+        assert_eq!(seen.uri, "/Patient/123/Observation?code=8867-4", "{client}");
+        assert_eq!(seen.headers["x-auth-client-id"], client);
+        assert_eq!(seen.headers["x-fhir-user"], "Patient/123");
+    }
 }
 
 #[tokio::test]
