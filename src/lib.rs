@@ -27,7 +27,6 @@
 //! - [`tls`] — the listener's certificate (reloadable) and the roots for upstream and provider connections.
 //! - [`server`] — listeners, limits, admin routes, shutdown.
 //! - [`log_format`] — the JSON log line (tracing-subscriber's shape, written without serde).
-//! - [`log_writer`] — log lines to stderr in batches from one background thread.
 //! - [`check`], [`cli`], [`demo`] — the commands.
 //!
 //! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
@@ -45,7 +44,6 @@ pub mod error;
 pub mod forward;
 pub mod keys;
 pub mod log_format;
-pub mod log_writer;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;

@@ -6,7 +6,6 @@ use clap::Parser;
 use fhir_jwt_proxy::cli::{CheckFormat, Cli, Command, LogFormat};
 use fhir_jwt_proxy::config::{Config, LoadOptions};
 use fhir_jwt_proxy::log_format::JsonLines;
-use fhir_jwt_proxy::log_writer::{BatchedStderr, LogFlushGuard};
 use fhir_jwt_proxy::{check, demo, server};
 
 fn main() -> ExitCode {
@@ -102,12 +101,16 @@ async fn shutdown_signal() {
     }
 }
 
-/// Logs go to stderr in batches written by one background thread (see `log_writer`): under load many lines share
-/// a system call, when idle a line is out within 20 ms, and nothing is dropped.
-fn init_tracing(format: LogFormat) -> LogFlushGuard {
+/// Logs go to stderr through a queue drained by one background thread (tracing-appender), so a request never
+/// waits for a `write(2)`; the queue blocks instead of dropping lines when stderr cannot keep up (a security proxy's
+/// log must not silently lose refusals).
+fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = BatchedStderr::start();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
