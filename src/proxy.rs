@@ -365,7 +365,8 @@ pub async fn authenticate(
         return Err(TokenError::UnknownIssuer);
     };
     let keys = match jws.verify_signature(keys) {
-        Err(TokenError::UnknownKid) => match store.refetch_for_unknown_kid().await {
+        // Boxed: the refetch (an HTTP exchange) is a large future that requests with a known kid never run.
+        Err(TokenError::UnknownKid) => match Box::pin(store.refetch_for_unknown_kid()).await {
             Some(fresh) => {
                 jws.verify_signature(&fresh)?;
                 fresh

@@ -280,6 +280,32 @@ fn t9_f7_type_search_is_rewritten_to_a_compartment_search() {
 }
 
 #[test]
+fn f7_param_style_turns_the_clients_own_compartment_search_into_a_type_search() {
+    let param = |target: &str| {
+        decide_with(
+            "patient/*.read",
+            "Patient/123",
+            Method::GET,
+            target,
+            RewriteStyle::Param,
+        )
+    };
+    assert_eq!(
+        rewritten(param("/Patient/123/Observation?code=x")),
+        "/Observation?code=x&subject=Patient/123"
+    );
+    assert_eq!(rewritten(param("/Patient/123/Patient")), "/Patient?_id=123");
+    // Another patient's compartment stays 404; every type at once (`*`) has no single type search and passes as is.
+    assert!(not_found(param("/Patient/456/Observation")));
+    assert!(matches!(param("/Patient/123/*"), Ok(Decision::Forward)));
+    // The path style leaves the client's compartment search alone.
+    assert!(matches!(
+        decide("patient/*.read", "/Patient/123/Observation?code=x"),
+        Ok(Decision::Forward)
+    ));
+}
+
+#[test]
 fn f7_a_read_of_a_compartment_type_becomes_an_id_search_that_is_unwrapped() {
     let r = decide("patient/*.read", "/Observation/999");
     assert_eq!(

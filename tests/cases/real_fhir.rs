@@ -542,6 +542,16 @@ async fn patient_scopes_return_exactly_the_servers_own_compartment() {
         proxy_ids(&p, "/Observation", &obs_only).await,
         fhir.compartment("Observation", "pat-b").await
     );
+    // The client's own compartment search, which this server cannot answer itself (404 directly), is rewritten
+    // into the same type search: the patient's own compartment, and another patient's stays 404.
+    assert_eq!(
+        proxy_ids(&p, "/Patient/pat-b/Observation", &obs_only).await,
+        fhir.compartment("Observation", "pat-b").await
+    );
+    assert_eq!(
+        status(&p, "/Patient/pat-a/Observation", Some(&obs_only)).await,
+        404
+    );
     assert_eq!(status(&p, "/Condition", Some(&obs_only)).await, 403);
 }
 
