@@ -109,6 +109,8 @@ fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // 16,384 queued lines (the default 128,000 preallocates ~4 MiB); past that, stderr is hopelessly behind.
+        .buffered_lines_limit(16_384)
         .thread_name("log-writer")
         .finish(std::io::BufWriter::with_capacity(
             64 * 1024,
