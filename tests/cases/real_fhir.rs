@@ -17,7 +17,6 @@
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -32,22 +31,7 @@ const FHIR_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/fhir");
 
 /// `npm ci` once per test run when the pinned dependencies are not installed yet (CI installs them first).
 fn ensure_installed() {
-    static INSTALL: Mutex<bool> = Mutex::new(false);
-    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if *done
-        || std::path::Path::new(FHIR_DIR)
-            .join("node_modules/@medplum/fhir-router")
-            .exists()
-    {
-        *done = true;
-        return;
-    }
-    let status = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--prefix", FHIR_DIR])
-        .status()
-        .expect("npm is installed (the machine image has Node.js and npm)");
-    assert!(status.success(), "npm ci in tests/e2e/fhir failed");
-    *done = true;
+    npm_ci_once(FHIR_DIR, "@medplum/fhir-router");
 }
 
 /// The FHIR server as a child process; killed when dropped (and, through `--exit-with-stdin`, when this test process

@@ -35,7 +35,7 @@ use std::ops::AsyncFnMut;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -75,22 +75,7 @@ const V2_APPS: [&str; 6] = [
 
 /// `npm ci` once per test run when the pinned dependencies are not installed yet (CI installs them first).
 fn ensure_installed() {
-    static INSTALL: Mutex<bool> = Mutex::new(false);
-    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if *done
-        || Path::new(IDP_DIR)
-            .join("node_modules/oidc-provider")
-            .exists()
-    {
-        *done = true;
-        return;
-    }
-    let status = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--prefix", IDP_DIR])
-        .status()
-        .expect("npm is installed (the machine image has Node.js and npm)");
-    assert!(status.success(), "npm ci in tests/e2e/idp failed");
-    *done = true;
+    npm_ci_once(IDP_DIR, "oidc-provider");
 }
 
 /// The provider as a child process; killed when dropped.

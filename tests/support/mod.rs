@@ -19,6 +19,27 @@ use serde_json::{json, Value};
 
 pub use upstream::RecordingUpstream;
 
+/// `npm ci --prefix <dir>` once per test run when `<dir>/node_modules/<marker>` is missing (CI installs the pinned
+/// peers before the tests; a local `cargo test` installs them on demand).
+pub fn npm_ci_once(dir: &str, marker: &str) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|d| d == dir)
+        || std::path::Path::new(dir)
+            .join("node_modules")
+            .join(marker)
+            .exists()
+    {
+        return;
+    }
+    let status = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix", dir])
+        .status()
+        .expect("npm is installed (the machine image has Node.js and npm)");
+    assert!(status.success(), "npm ci in {dir} failed");
+    done.push(dir.to_string());
+}
+
 /// Three identity providers: the primary authority and two SMART providers.
 pub struct World {
     pub primary: LocalIssuer,
