@@ -405,7 +405,12 @@ impl<'a> FhirUser<'a> {
                 let mut segments = path.rsplitn(3, '/');
                 let id = segments.next()?;
                 let ty = segments.next()?;
-                let base_len = reference.len().checked_sub(id.len() + ty.len() + 1)?;
+                // Offsets are taken in the claim, which may end in '/' like the path did.
+                let claim = reference.trim_end_matches('/');
+                let base_len = claim.len().checked_sub(id.len() + ty.len() + 1)?;
+                if !claim.get(base_len..)?.starts_with(ty) {
+                    return None;
+                }
                 let base = reference.get(..base_len)?.trim_end_matches('/');
                 if !id_ok(id) {
                     return None;

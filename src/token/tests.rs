@@ -795,6 +795,10 @@ fn d5_absolute_fhir_user_keeps_its_base() {
     assert_eq!((u.resource_type(), u.id()), ("Patient", "123"));
     assert_eq!(FhirUser::parse("Patient/123").and_then(|u| u.base()), None);
     assert!(FhirUser::parse("https://fhir.example/Patient/1?x=1").is_none());
+    // A trailing '/' (the URL's path allows it) does not shift the base into the type.
+    let u = FhirUser::parse("https://fhir.example/r4/Patient/123/").expect("trailing slash");
+    assert_eq!(u.base(), Some("https://fhir.example/r4"));
+    assert_eq!((u.resource_type(), u.id()), ("Patient", "123"));
 }
 
 #[test]
