@@ -129,10 +129,24 @@ async fn https_upstream_is_trusted_through_upstream_ca() {
     let inner_base = format!("https://127.0.0.1:{}", inner.addr.port());
     // Outer proxy: its upstream is the inner one over https, trusted through the test CA.
     let ca = pki.ca_path();
-    let outer = start_proxy(&w.config(), &inner_base, |s| s.upstream.ca = Some(ca)).await;
+    // --forward-token: the inner proxy checks the token again.
+    let outer = start_proxy(&w.config(), &inner_base, |s| {
+        s.upstream.ca = Some(ca);
+        s.upstream.forward_token = true;
+    })
+    .await;
     wait_ready(&outer).await;
     assert_eq!(status(&outer, "/metadata", None).await, 200);
     assert_eq!(w.upstream.last().uri, "/metadata");
+    // The inner proxy speaks h2 by ALPN, so the outer one shares one h2 connection: concurrent requests and an
+    // authenticated one with its body all come back whole.
+    let many = (0..16).map(|_| status(&outer, "/metadata", None));
+    assert!(futures_util::future::join_all(many)
+        .await
+        .iter()
+        .all(|s| *s == 200));
+    let a = get(&outer, "/Patient/123", Some(&w.primary_token())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
     // Without the CA the upstream's certificate is not trusted: 502.
     let blind = start_proxy(&w.config(), &inner_base, |_| {}).await;
     wait_ready(&blind).await;
