@@ -309,3 +309,45 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_buckets_are_50us_doubling_with_inclusive_upper_bounds() {
+        assert_eq!(bucket_index(0), 0);
+        assert_eq!(bucket_index(50_000), 0);
+        assert_eq!(bucket_index(50_001), 1);
+        assert_eq!(bucket_index(100_000), 1);
+        assert_eq!(bucket_index(100_001), 2);
+        assert_eq!(bucket_index(50_000 << 18), 18);
+        assert_eq!(bucket_index((50_000 << 18) + 1), BUCKETS);
+        assert_eq!(bucket_index(u64::MAX), BUCKETS);
+    }
+
+    #[test]
+    fn the_histogram_renders_cumulative_buckets_sum_and_count() {
+        let h = Histogram::default();
+        for us in [10, 50, 70, 3_000, 60_000_000] {
+            h.observe(Duration::from_micros(us));
+        }
+        let mut registry = Registry::default();
+        registry.register("latency", "test", h);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        let value = |line: &str| {
+            text.lines()
+                .find(|l| l.starts_with(line))
+                .and_then(|l| l.rsplit(' ').next())
+                .unwrap_or_else(|| panic!("{line} missing in\n{text}"))
+                .to_string()
+        };
+        assert_eq!(value("latency_count "), "5");
+        assert_eq!(value("latency_sum "), "60.00313");
+        assert_eq!(value("latency_bucket{le=\"0.00005\"}"), "2");
+        assert_eq!(value("latency_bucket{le=\"0.0001\"}"), "3");
+        assert_eq!(value("latency_bucket{le=\"0.0032\"}"), "4");
+        assert_eq!(value("latency_bucket{le=\"+Inf\"}"), "5");
+    }
+}

@@ -170,7 +170,9 @@ impl Proxy {
         if let Ok(r) = &classified {
             trace.interaction = r.interaction.label();
             trace.resource_type = r.resource_type.unwrap_or("-");
-            trace.resource_id = r.id.clone();
+            if self.audit.enabled() {
+                trace.resource_id = r.id.clone();
+            }
         }
         // F1: capability statement and SMART configuration need no token.
         if smart::is_public(req.method(), req.uri().path()) {
@@ -235,11 +237,16 @@ impl Proxy {
             AuthorityRole::Smart(0) => "smart[0]",
             AuthorityRole::Smart(_) => "smart[1]",
         };
-        trace.sub = token.subject().map(str::to_string);
-        trace.fhir_user = token.fhir_user().map(|u| u.reference().to_string());
-        trace.client_id = match token.client_id() {
-            Some(c) => configured(c).map_or_else(|| Arc::clone(&OTHER_CLIENT), Arc::clone),
-            None => Arc::clone(&NO_CLIENT),
+        // Who, by name: for the audit record only.
+        if self.audit.enabled() {
+            trace.sub = token.subject().map(str::to_string);
+            trace.fhir_user = token.fhir_user().map(|u| u.reference().to_string());
+        }
+        trace.client_id = match (token.application(), token.client_id_shared()) {
+            // A SMART application's token carries the config's own id string: no search.
+            (Some(_), Some(c)) => Arc::clone(c),
+            (None, Some(c)) => configured(c).map_or_else(|| Arc::clone(&OTHER_CLIENT), Arc::clone),
+            (_, None) => Arc::clone(&NO_CLIENT),
         };
     }
 

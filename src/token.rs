@@ -569,6 +569,11 @@ impl VerifiedToken {
         self.class.client_id.as_deref()
     }
 
+    /// The client id as a shared string (for a configured application, the config's own).
+    pub fn client_id_shared(&self) -> Option<&Arc<str>> {
+        self.class.client_id.as_ref()
+    }
+
     /// `scp`/`scope`, space-joined.
     pub fn scopes(&self) -> Option<&str> {
         self.class.scopes.as_deref()

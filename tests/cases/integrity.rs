@@ -221,4 +221,41 @@ async fn an_upstream_that_closes_every_connection_is_served_normally() {
         assert_eq!(status(&p, "/Binary/close", Some(&t)).await, 200);
     }
     assert_eq!(w.upstream.count(), 20);
+    // Each on a connection of its own: none was reused after the upstream said `close`.
+    let peers: std::collections::HashSet<_> =
+        w.upstream.requests().iter().map(|r| r.peer).collect();
+    assert_eq!(peers.len(), 20);
+}
+
+#[tokio::test]
+async fn sequential_requests_reuse_one_upstream_connection() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = w.primary_token();
+    // Small answers (read whole) and a streamed one (a large echo) both give their connection back at their end.
+    for i in 0..10 {
+        assert_eq!(
+            status(&p, "/Patient/123", Some(&t)).await,
+            200,
+            "request {i}"
+        );
+    }
+    let large = vec![b'x'; 100_000];
+    let r = client()
+        .post(url(&p, "/Binary/echo"))
+        .bearer_auth(&t)
+        .body(large.clone())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("body").len(), large.len());
+    assert_eq!(status(&p, "/Patient/123", Some(&t)).await, 200);
+    let peers: std::collections::HashSet<_> =
+        w.upstream.requests().iter().map(|r| r.peer).collect();
+    assert_eq!(
+        peers.len(),
+        1,
+        "one keep-alive connection for 12 sequential requests"
+    );
 }

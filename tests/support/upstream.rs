@@ -22,6 +22,8 @@ pub struct Recorded {
     pub uri: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The proxy's end of the connection the request came on: equal ports, one kept-alive connection.
+    pub peer: SocketAddr,
 }
 
 #[derive(Default)]
@@ -49,6 +51,7 @@ fn id_search(path: &str, query: Option<&str>) -> Option<Bytes> {
 /// The request body streamed straight back (nothing buffered), for byte-integrity tests of large bodies.
 fn stream_echo(
     req: http::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
     seen: &Mutex<Vec<Recorded>>,
 ) -> Response<fhir_jwt_proxy::body::ProxyBody> {
     let (parts, body) = req.into_parts();
@@ -58,6 +61,7 @@ fn stream_echo(
             uri: parts.uri.to_string(),
             headers: parts.headers.clone(),
             body: Bytes::new(),
+            peer,
         });
     }
     let body = body
@@ -132,12 +136,12 @@ impl RecordingUpstream {
             listener,
             ConnectionLimits::default(),
             rx,
-            move |req, _| {
+            move |req, peer| {
                 let (seen, behaviour) = (s.clone(), b.clone());
                 async move {
                     let delay = behaviour.lock().map(|b| b.delay).unwrap_or(None);
                     if req.uri().path().ends_with("/stream-echo") {
-                        return stream_echo(req, &seen);
+                        return stream_echo(req, peer, &seen);
                     }
                     if req.uri().path().ends_with("/truncated") {
                         return truncated("1000000");
@@ -161,6 +165,7 @@ impl RecordingUpstream {
                             uri: parts.uri.to_string(),
                             headers: parts.headers.clone(),
                             body: body.clone(),
+                            peer,
                         });
                     }
                     if let Some(d) = delay {
