@@ -138,6 +138,9 @@ pub enum Forbidden {
     },
     #[error("{0}")]
     NotConfinable(&'static str),
+    /// Q19: the client's own copy of a parameter the proxy uses to confine the request.
+    #[error("{0}")]
+    ConfiningParameter(&'static str),
     #[error("this operation is not allowed with SMART scopes (rule Q13)")]
     OperationNotAllowed,
 }
@@ -151,6 +154,7 @@ impl Forbidden {
             Forbidden::NoClinicalScope => "no_clinical_scope",
             Forbidden::InsufficientScope { .. } => "insufficient_scope",
             Forbidden::NotConfinable(_) => "not_confinable",
+            Forbidden::ConfiningParameter(_) => "confining_param",
             Forbidden::OperationNotAllowed => "operation",
         }
     }

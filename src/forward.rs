@@ -19,7 +19,7 @@ use url::Url;
 use crate::body::{empty, full, BoxError, ProxyBody};
 use crate::body_timeout::IdleTimeoutBody;
 use crate::error::RequestError;
-use crate::smart::{Decision, SingleResource};
+use crate::smart::{Answer, Decision, Owner, SingleResource};
 use crate::token::VerifiedToken;
 use crate::upstream_pool::{PoolSettings, UpstreamPool};
 
@@ -187,7 +187,7 @@ impl Upstream {
     ) -> Result<Response<ProxyBody>, RequestError> {
         let Decision::Rewrite {
             path_and_query,
-            unwrap,
+            answer,
         } = decision
         else {
             return self.forward(req, Some(identity), client, client_tls).await;
@@ -196,16 +196,19 @@ impl Upstream {
             .parse()
             .map_err(|_| RequestError::InvalidRequest("request target cannot be rewritten"))?;
         let head = req.method() == Method::HEAD;
-        if unwrap.is_some() {
-            // The search must return a body to unwrap, even for a HEAD read.
+        if answer != Answer::AsIs {
+            // The answer must have a body to check, even for a HEAD read.
             *req.method_mut() = Method::GET;
         }
         let response = self
             .forward(req, Some(identity), client, client_tls)
             .await?;
-        match unwrap {
-            None => Ok(response),
-            Some(single) => unwrap_single(response, &single, head).await,
+        match answer {
+            Answer::AsIs => Ok(response),
+            Answer::Unwrap(single) => unwrap_single(response, &single, head).await,
+            Answer::NamesNoOtherPerson(owner) => {
+                names_no_other_person(response, &owner, head).await
+            }
         }
     }
 
@@ -235,6 +238,25 @@ const SMALL_BODY_BYTES: usize = 16 * 1024;
 /// Largest searchset the proxy reads to answer a rewritten read (one resource, plus the Bundle around it).
 const MAX_UNWRAP_BYTES: usize = 16 * 1024 * 1024;
 
+/// The upstream's JSON answer, read whole (bounded): its head and the parsed body.
+async fn read_json(
+    response: Response<ProxyBody>,
+) -> Result<(http::response::Parts, serde_json::Value), RequestError> {
+    let (parts, mut body) = response.into_parts();
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(RequestError::UpstreamUnavailable)?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > MAX_UNWRAP_BYTES {
+                return Err(bad("upstream answer is too large to check"));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let value = serde_json::from_slice(&bytes).map_err(|_| bad("upstream answer is not JSON"))?;
+    Ok((parts, value))
+}
+
 /// F7, H8: a searchset for `_id=<id>` in the compartment → the resource itself, or 404 when it is not there.
 /// Any non-200 answer of the upstream is passed on as it is.
 async fn unwrap_single(
@@ -245,19 +267,7 @@ async fn unwrap_single(
     if response.status() != StatusCode::OK {
         return Ok(response);
     }
-    let mut body = response.into_body();
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(RequestError::UpstreamUnavailable)?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > MAX_UNWRAP_BYTES {
-                return Err(bad("upstream search answer is too large to unwrap"));
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
-    let bundle: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|_| bad("upstream search answer is not JSON"))?;
+    let (_, bundle) = read_json(response).await?;
     if bundle["resourceType"] != "Bundle" {
         return Err(bad("upstream search answer is not a Bundle"));
     }
@@ -286,16 +296,87 @@ async fn unwrap_single(
     Ok(out)
 }
 
+/// Q9, defence in depth: a single resource of a type that cannot carry a person's data is passed on only if no
+/// reference in it names a patient other than the compartment's owner (else 404, as for any resource outside the
+/// compartment). Non-200 answers pass unchanged; an answer that is not JSON cannot be checked: 502.
+async fn names_no_other_person(
+    response: Response<ProxyBody>,
+    owner: &Owner,
+    head: bool,
+) -> Result<Response<ProxyBody>, RequestError> {
+    if response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let (mut parts, resource) = read_json(response).await?;
+    if names_another_patient(&resource, owner) {
+        return Err(RequestError::NotFound);
+    }
+    let body = serde_json::to_vec(&resource).map_err(|_| bad("cannot re-encode the resource"))?;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    if !head {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    Ok(Response::from_parts(
+        parts,
+        if head { empty() } else { full(body) },
+    ))
+}
+
+/// Does any `reference` in `value` name a Patient other than the owner (any Patient, when the owner is not one)?
+fn names_another_patient(value: &serde_json::Value, owner: &Owner) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| match (k.as_str(), v) {
+            ("reference", serde_json::Value::String(r)) => {
+                let mut segments = r.rsplit('/');
+                let (id, ty) = (segments.next(), segments.next());
+                let (id, ty) = match (id, ty, r.contains("/_history/")) {
+                    // `.../Patient/1/_history/2`: the type and id sit before the version.
+                    (_, _, true) => {
+                        let base = r.split("/_history/").next().unwrap_or("");
+                        let mut s = base.rsplit('/');
+                        (s.next(), s.next())
+                    }
+                    _ => (id, ty),
+                };
+                ty == Some("Patient")
+                    && !(owner.resource_type == "Patient" && id == Some(owner.id.as_str()))
+            }
+            _ => names_another_patient(v, owner),
+        }),
+        serde_json::Value::Array(items) => items.iter().any(|v| names_another_patient(v, owner)),
+        _ => false,
+    }
+}
+
 /// 502 for an upstream answer the proxy cannot use.
 fn bad(why: &'static str) -> RequestError {
     RequestError::UpstreamUnavailable(Box::<dyn std::error::Error + Send + Sync>::from(why))
 }
 
-/// Remove the identity headers (H9) and the operator's mapped claim headers a client sent: only the proxy sets
-/// them.
+/// Q19: headers that can re-route a request or change its method on servers and frameworks that honour them.
+const REROUTING_HEADERS: [HeaderName; 5] = [
+    HeaderName::from_static("x-http-method-override"),
+    HeaderName::from_static("x-http-method"),
+    HeaderName::from_static("x-method-override"),
+    HeaderName::from_static("x-original-url"),
+    HeaderName::from_static("x-rewrite-url"),
+];
+
+/// Remove what a client may not send upstream (H9, Q19): the identity headers and the operator's mapped claim
+/// headers (only the proxy sets them), also when spelled with `_` for `-` (CGI, WSGI and some Java stacks read
+/// `X_Fhir_User` as `X-Fhir-User`), and the re-routing and method-override headers.
 pub fn strip_proxy_headers(headers: &mut HeaderMap, mapped: &[HeaderName]) {
+    let reserved = |n: &HeaderName| {
+        IDENTITY_HEADERS.contains(n) || mapped.contains(n) || REROUTING_HEADERS.contains(n)
+    };
     remove_where(headers, |n| {
-        IDENTITY_HEADERS.contains(n) || mapped.contains(n)
+        reserved(n)
+            || (n.as_str().contains('_')
+                && HeaderName::from_bytes(n.as_str().replace('_', "-").as_bytes())
+                    .is_ok_and(|dashed| reserved(&dashed)))
     });
 }
 
@@ -395,6 +476,32 @@ mod tests {
         remove_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn q19_underscore_spellings_and_rerouting_headers_are_stripped() {
+        let mut h = HeaderMap::new();
+        for name in [
+            "x_fhir_user",
+            "x-auth_subject",
+            "x_user_email",
+            "x-http-method-override",
+            "x-http-method",
+            "x-method-override",
+            "x-original-url",
+            "x-rewrite-url",
+        ] {
+            h.insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_static("forged"),
+            );
+        }
+        h.insert("x_other_thing", HeaderValue::from_static("kept"));
+        h.insert("accept", HeaderValue::from_static("application/fhir+json"));
+        strip_proxy_headers(&mut h, &[HeaderName::from_static("x-user-email")]);
+        let left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(h.contains_key("accept") && h.contains_key("x_other_thing"));
     }
 
     #[test]

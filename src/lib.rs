@@ -41,6 +41,7 @@ pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod error;
+pub mod fhir;
 pub mod forward;
 pub mod keys;
 pub mod log_format;

@@ -164,6 +164,14 @@ impl Proxy {
         snapshot: &Snapshot,
         trace: &mut Trace,
     ) -> Result<Response<ProxyBody>, RequestError> {
+        // Q19: a body on a read is never forwarded (some servers would act on it); a client that sends one is told.
+        if (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
+            && !hyper::body::Body::is_end_stream(req.body())
+        {
+            return Err(RequestError::InvalidRequest(
+                "a GET or HEAD request must not carry a body",
+            ));
+        }
         // Classified once: for the log line and the audit record, and for the SMART decision.
         let classified =
             smart::request::classify(req.method(), req.uri().path(), req.uri().query());

@@ -116,10 +116,8 @@ pub fn query_carries_access_token(query: Option<&str>) -> bool {
     // Keys are compared after percent-decoding, and `;` counts as a separator too: an upstream that decodes
     // `access%5Ftoken` or splits on `;` must not find a second credential.
     query.is_some_and(|q| {
-        q.split(['&', ';']).any(|pair| {
-            let key = pair.split('=').next().unwrap_or("");
-            crate::smart::request::percent_decode(key).trim() == "access_token"
-        })
+        crate::fhir::query::pairs(q)
+            .any(|(key, _, _)| key.trim().eq_ignore_ascii_case("access_token"))
     })
 }
 

@@ -1,15 +1,18 @@
-//! Compartments (rules F6, F7, Q9, Q18): which types belong to the compartment of `fhirUser`, and the rewrites that
-//! confine a request to it.
+//! Compartments (rules F6, F7, Q9, Q18, Q19): how each type relates to the compartment of `fhirUser`, the rewrites
+//! that confine a request to it, and the check of the client's own copies of the confining parameters.
 //!
 //! In: the `fhirUser` reference and a resource type. Out: a [`Compartment`] and, per request, the rewritten path and
-//! query. The membership table is FHIR R4's CompartmentDefinition (see [`super::fhir_data`]), not a guess.
+//! query. The membership table is FHIR R4's CompartmentDefinition (see [`crate::fhir::data`]), not a guess.
 //! Two rewrite styles exist because not every FHIR server supports the `Patient/123/Observation` form:
 //! [`RewriteStyle::Param`] adds the compartment's own search parameter instead, which may be narrower than the
 //! compartment but never wider.
 
-use super::fhir_data::{
-    CompartmentMember, PATIENT_COMPARTMENT, PRACTITIONER_COMPARTMENT, RELATED_PERSON_COMPARTMENT,
+use crate::fhir::data::{
+    CompartmentMember, PATIENT_COMPARTMENT, PRACTITIONER_COMPARTMENT, R4_RESOURCE_TYPES,
+    RELATED_PERSON_COMPARTMENT,
 };
+use crate::fhir::query::{Param, Query};
+use crate::fhir::references::{can_point_at, reference_param, reference_params, CONTAINER_TYPES};
 
 /// How a search is confined to a compartment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -59,6 +62,133 @@ impl<'a> Compartment<'a> {
         resource_type == self.resource_type || self.params(resource_type).is_some()
     }
 
+    /// Q9: how a resource of `resource_type` can be confined to this compartment.
+    pub fn link(&self, resource_type: &str) -> Link {
+        if resource_type == self.resource_type {
+            return Link::Own;
+        }
+        if self.params(resource_type).is_some() {
+            return Link::Member;
+        }
+        if CONTAINER_TYPES.contains(&resource_type) {
+            return Link::Unconfinable;
+        }
+        if let Some(param) = self.pointing_param(resource_type) {
+            return Link::PointsAt(param);
+        }
+        // A type that can name a patient but not this compartment's owner (a DiagnosticReport under a
+        // Practitioner's compartment) holds patient data nothing here can confine.
+        if can_point_at(resource_type, "Patient") {
+            return Link::Unconfinable;
+        }
+        Link::Unrelated
+    }
+
+    /// The parameter that confines a type outside the definition: `patient`, then any with an explicit target list
+    /// naming the compartment's type, then one that targets any type (alphabetical within each group).
+    fn pointing_param(&self, resource_type: &str) -> Option<&'static str> {
+        let ct = self.resource_type;
+        let naming = || {
+            reference_params(resource_type)
+                .iter()
+                .filter(|p| p.can_name(ct))
+        };
+        naming()
+            .find(|p| p.code == "patient" && ct == "Patient")
+            .or_else(|| {
+                naming().find(|p| matches!(p.targets, crate::fhir::references::Targets::Types(_)))
+            })
+            .or_else(|| naming().next())
+            .map(|p| p.code)
+    }
+
+    /// Q19: is `param` one that can tie a resource of `resource_type` to this compartment's type (so only the
+    /// proxy may decide its value)?
+    fn is_confining(&self, resource_type: &str, param: &Param) -> bool {
+        let name = param.name();
+        if resource_type == self.resource_type && name == "_id" {
+            return true;
+        }
+        self.params(resource_type)
+            .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(&name)))
+            || reference_param(resource_type, &name).is_some_and(|p| p.can_name(self.resource_type))
+    }
+
+    /// Q19: every client copy of a confining parameter of `resource_type` must name this compartment's own
+    /// resource: `cid`, `CT/cid` or `<base>/CT/cid`. References to another type (`performer=Practitioner/9`) pass.
+    pub fn check_confining(
+        &self,
+        resource_type: &str,
+        query: &Query,
+        base: Option<&str>,
+    ) -> Result<(), &'static str> {
+        for param in query
+            .params
+            .iter()
+            .filter(|p| self.is_confining(resource_type, p))
+        {
+            let typed = match param.modifier() {
+                None => None,
+                Some(m) if R4_RESOURCE_TYPES.binary_search(&m).is_ok() => Some(m),
+                Some(_) => {
+                    return Err("modifiers other than a resource type cannot be used on the parameter that ties resources to the patient or user");
+                }
+            };
+            if param.is_chained() {
+                // A chain into another kind of resource (`performer:Practitioner.name`) cannot select by the owner.
+                if typed.is_some_and(|t| t != self.resource_type) {
+                    continue;
+                }
+                return Err("a chained search through the parameter that ties resources to the patient or user cannot be checked by the proxy; search by that parameter's own value instead");
+            }
+            for value in param.values() {
+                if !self.names_own(value, typed, base, param.is("_id")) {
+                    return Err("a search parameter that ties resources to a patient or user names someone else (or nobody); the proxy already limits the search to the token's own compartment, leave that parameter out or name the token's own resource");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Does one value of a confining parameter name this compartment's own resource (or, typed, another kind of
+    /// resource, which cannot widen the search)?
+    fn names_own(&self, value: &str, typed: Option<&str>, base: Option<&str>, is_id: bool) -> bool {
+        let (ct, cid) = (self.resource_type, self.id);
+        if value.is_empty() || value.contains('\\') {
+            return false;
+        }
+        if is_id {
+            return value == cid;
+        }
+        // An absolute reference counts only on the configured FHIR base.
+        let relative = if value.contains("://") {
+            match base.and_then(|b| value.strip_prefix(b.trim_end_matches('/'))) {
+                Some(rest) => rest.trim_start_matches('/'),
+                None => return false,
+            }
+        } else {
+            value
+        };
+        match relative.split_once('/') {
+            Some((ty, id)) => {
+                if ty == ct {
+                    id == cid
+                } else {
+                    // Another resource type, named as such: it cannot be this compartment's owner.
+                    R4_RESOURCE_TYPES.binary_search(&ty).is_ok()
+                        && typed.is_none_or(|t| t == ty)
+                        && !id.is_empty()
+                        && !id.contains('/')
+                }
+            }
+            // A bare id: the modifier says its type; without one it could be the compartment's type.
+            None => match typed {
+                Some(t) if t != ct => true,
+                _ => relative == cid,
+            },
+        }
+    }
+
     /// A type search confined to the compartment. `extra` is appended to the query (already encoded).
     pub fn search(
         &self,
@@ -76,6 +206,14 @@ impl<'a> Compartment<'a> {
                 &join(&format!("_id={cid}"), extra),
             );
         }
+        if let Link::PointsAt(param) = self.link(resource_type) {
+            // No compartment search exists for a type outside the definition: always the parameter.
+            return with_query(
+                &format!("/{resource_type}"),
+                query,
+                &join(&format!("{param}={ct}/{cid}"), extra),
+            );
+        }
         match (style, self.params(resource_type).and_then(|p| p.first())) {
             (RewriteStyle::Param, Some(param)) => with_query(
                 &format!("/{resource_type}"),
@@ -85,6 +223,22 @@ impl<'a> Compartment<'a> {
             _ => with_query(&format!("/{ct}/{cid}/{resource_type}"), query, extra),
         }
     }
+}
+
+/// How a resource type relates to a compartment (Q9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// The compartment's own type: confined by `_id`.
+    Own,
+    /// A member of the CompartmentDefinition: confined by compartment search or its first parameter.
+    Member,
+    /// Outside the definition but able to point at the compartment's owner: confined by this parameter.
+    PointsAt(&'static str),
+    /// Can hold a person's data with nothing to confine it by (Binary, Bundle, or patient data under a
+    /// Practitioner's compartment): refused.
+    Unconfinable,
+    /// Cannot carry data about a person (Medication, Organization, ValueSet, ...): readable when a scope covers it.
+    Unrelated,
 }
 
 /// `path?query&extra`, leaving out whatever is empty.
@@ -141,5 +295,91 @@ mod tests {
         }
         assert!(Compartment::of("PractitionerRole", "1").is_none());
         assert!(Compartment::of("Practitioner", "1").is_some_and(|p| p.contains_type("Encounter")));
+    }
+
+    #[test]
+    fn q9_every_type_has_one_link_to_each_compartment() {
+        let patient = Compartment::of("Patient", "123").expect("patient compartment");
+        assert_eq!(patient.link("Patient"), Link::Own);
+        assert_eq!(patient.link("Observation"), Link::Member);
+        assert_eq!(patient.link("Task"), Link::PointsAt("patient"));
+        assert_eq!(patient.link("Device"), Link::PointsAt("patient"));
+        assert_eq!(patient.link("Linkage"), Link::PointsAt("item"));
+        for container in ["Binary", "Bundle", "Parameters"] {
+            assert_eq!(patient.link(container), Link::Unconfinable, "{container}");
+        }
+        for unrelated in [
+            "Medication",
+            "Organization",
+            "Location",
+            "ValueSet",
+            "Library",
+            "Practitioner",
+        ] {
+            assert_eq!(patient.link(unrelated), Link::Unrelated, "{unrelated}");
+        }
+        let practitioner = Compartment::of("Practitioner", "9").expect("practitioner compartment");
+        // Patient data the Practitioner compartment has no parameter for cannot be confined to it.
+        for ty in ["Goal", "Coverage", "Device", "FamilyMemberHistory"] {
+            assert_eq!(practitioner.link(ty), Link::Unconfinable, "{ty}");
+        }
+        assert_eq!(practitioner.link("Task"), Link::PointsAt("owner"));
+        assert_eq!(practitioner.link("Medication"), Link::Unrelated);
+        // Every R4 type gets an answer; members and own are exactly the definition's.
+        for ty in R4_RESOURCE_TYPES {
+            let member = patient.contains_type(ty);
+            assert_eq!(
+                matches!(patient.link(ty), Link::Own | Link::Member),
+                member,
+                "{ty}"
+            );
+        }
+    }
+
+    #[test]
+    fn q19_confining_parameters_must_name_the_own_resource() {
+        let c = Compartment::of("Patient", "123").expect("patient compartment");
+        let check = |ty: &str, q: &str| {
+            c.check_confining(
+                ty,
+                &Query::parse(q).expect("query"),
+                Some("https://fhir.example/r4"),
+            )
+        };
+        for ok in [
+            "subject=Patient/123",
+            "patient=123",
+            "subject:Patient=123",
+            "subject=https://fhir.example/r4/Patient/123",
+            "performer=Practitioner/9",
+            "performer:Practitioner.name=x",
+            "subject:Group=7",
+            "code=x&category=y",
+        ] {
+            assert_eq!(check("Observation", ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "subject=Patient/456",
+            "subject=456",
+            "subject=Patient/123,Patient/456",
+            "subject=",
+            "subject=https://other.example/Patient/123",
+            "subject:missing=true",
+            "subject:not=Patient/123",
+            "subject.name=x",
+            "subject:Patient.name=x",
+            "performer=9",
+            "focus=Patient/456",
+            "SUBJECT=Patient/456",
+        ] {
+            assert!(check("Observation", bad).is_err(), "{bad}");
+        }
+        assert_eq!(check("Patient", "_id=123"), Ok(()));
+        assert!(check("Patient", "_id=456").is_err());
+        assert!(check("Patient", "_id=123,456").is_err());
+        // `_id` of another type is not a confining parameter: the compartment search confines it.
+        assert_eq!(check("Observation", "_id=anything"), Ok(()));
+        assert!(check("Task", "patient=Patient/456").is_err());
+        assert_eq!(check("Task", "patient=Patient/123"), Ok(()));
     }
 }

@@ -12,7 +12,6 @@
 //! Pure: no I/O. Errors: [`Forbidden`] (403) and [`RequestError::NotFound`] (404).
 
 pub mod compartment;
-pub mod fhir_data;
 pub mod request;
 pub mod scope;
 
@@ -21,9 +20,22 @@ use url::Url;
 
 use crate::error::{Forbidden, RequestError};
 use crate::token::VerifiedToken;
-use compartment::{with_query, Compartment, RewriteStyle};
+use compartment::{with_query, Compartment, Link, RewriteStyle};
 use request::{FhirRequest, Interaction, Touch, TouchKind};
 use scope::{Context, Grant, GrantSet, Perms, ResourceScope};
+
+/// The parameters of `Patient/$everything` that only narrow or shape its answer (Q19).
+const EVERYTHING_PARAMS: &[&str] = &[
+    "start", "end", "_since", "_type", "_count", "_format", "_pretty",
+];
+
+/// 403 for a type nothing can confine (Q9).
+fn unconfinable() -> RequestError {
+    Forbidden::NotConfinable(
+        "this resource type can hold anyone's data and cannot be limited to the token's patient or user; it is not available with patient/ or user/ scopes",
+    )
+    .into()
+}
 
 /// Settings of the decision.
 #[derive(Debug, Clone, Default)]
@@ -38,12 +50,31 @@ pub struct SmartSettings {
 pub enum Decision {
     /// The request as the client sent it.
     Forward,
-    /// Another path and query (confined to a compartment or to a v2 scope's constraints).
+    /// Another path and query (confined to a compartment or to a v2 scope's constraints, or the client's query in
+    /// its canonical spelling), and what the proxy must check on the answer.
     Rewrite {
         path_and_query: String,
-        /// A read by id turned into a search: answer with the single match (or 404).
-        unwrap: Option<SingleResource>,
+        answer: Answer,
     },
+}
+
+/// What the proxy does with the upstream's answer to a rewritten request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Passed on as it is.
+    AsIs,
+    /// A read by id turned into a search: answer with the single match (or 404).
+    Unwrap(SingleResource),
+    /// A read of a type that cannot carry a person's data: if it names another person anyway, 404 (Q9's defence
+    /// in depth).
+    NamesNoOtherPerson(Owner),
+}
+
+/// The owner of the compartment a request is confined to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub resource_type: &'static str,
+    pub id: String,
 }
 
 /// The resource a rewritten read is for.
@@ -114,11 +145,15 @@ pub fn authorize_classified(
     let Some(context) = grants.context else {
         return Err(Forbidden::NoClinicalScope.into());
     };
+    let canonical = request.query.canonical();
     let decide = Decide {
         grants,
         context,
         request,
-        query: line.query,
+        path: line.path,
+        query: (!canonical.is_empty()).then_some(canonical.as_str()),
+        respelled: !canonical.is_empty() && line.query != Some(canonical.as_str()),
+        base: settings.fhir_base_url.as_ref().map(Url::as_str),
         style: settings.rewrite_style,
         compartment: match context {
             Context::System => None,
@@ -135,7 +170,13 @@ struct Decide<'a> {
     grants: &'a GrantSet,
     context: Context,
     request: &'a FhirRequest,
+    path: &'a str,
+    /// The query in its canonical spelling (Q19): what every rewrite carries.
     query: Option<&'a str>,
+    /// The client spelled its query differently from the canonical form.
+    respelled: bool,
+    /// The configured public FHIR base, for absolute references in confining parameters.
+    base: Option<&'a str>,
     style: RewriteStyle,
     /// `None` under `system/` scopes, or when `fhirUser` has no compartment definition.
     compartment: Option<Compartment<'a>>,
@@ -178,21 +219,33 @@ impl Decide<'_> {
         match (&r.interaction, r.resource_type, &r.id) {
             (Interaction::Read, Some(ty), Some(id)) => Decision::Rewrite {
                 path_and_query: with_query(&format!("/{ty}"), None, &format!("_id={id}&{extra}")),
-                unwrap: Some(SingleResource {
+                answer: Answer::Unwrap(SingleResource {
                     resource_type: ty,
                     id: id.clone(),
                 }),
             },
             (Interaction::SearchType, Some(ty), _) => Decision::Rewrite {
                 path_and_query: with_query(&format!("/{ty}"), self.query, extra),
-                unwrap: None,
+                answer: Answer::AsIs,
             },
             // coverage() refuses constrained grants for every other interaction.
             _ => Decision::Forward,
         }
     }
 
-    /// F6, F7, Q9: confine to the compartment of fhirUser.
+    /// The request as sent, or, when the client spelled its query differently, with the canonical query (Q19):
+    /// the upstream parses exactly what the proxy decided on.
+    fn as_sent(&self, answer: Answer) -> Decision {
+        if !self.respelled && answer == Answer::AsIs {
+            return Decision::Forward;
+        }
+        Decision::Rewrite {
+            path_and_query: with_query(self.path, self.query, ""),
+            answer,
+        }
+    }
+
+    /// F6, F7, Q9, Q19: confine to the compartment of fhirUser.
     fn confine(&self, extra: &str) -> Result<Decision, RequestError> {
         let r = self.request;
         let Some(c) = self.compartment else {
@@ -214,22 +267,39 @@ impl Decide<'_> {
             )
             .into());
         };
-        if !c.contains_type(ty) {
-            // Q9: types with no link to the compartment (Medication, Organization, ...) are readable when covered.
-            return Ok(self.unconfined(extra));
+        match c.link(ty) {
+            Link::Unconfinable => return Err(unconfinable()),
+            Link::Unrelated => {
+                // Q9: types that cannot carry a person's data (Medication, Organization, ...) are readable when
+                // covered; a single resource read is still checked on the answer.
+                let decision = self.unconfined(extra);
+                return Ok(match (decision, &r.interaction) {
+                    (Decision::Forward, Interaction::Read | Interaction::VRead) => {
+                        self.as_sent(Answer::NamesNoOtherPerson(Owner {
+                            resource_type: c.resource_type,
+                            id: c.id.to_string(),
+                        }))
+                    }
+                    (Decision::Forward, _) => self.as_sent(Answer::AsIs),
+                    (rewritten, _) => rewritten,
+                });
+            }
+            Link::Own | Link::Member | Link::PointsAt(_) => {}
         }
+        c.check_confining(ty, &r.query, self.base)
+            .map_err(Forbidden::ConfiningParameter)?;
         match (&r.interaction, &r.id) {
             // `GET Patient/<cid>` itself passes (F7); another patient's id is 404 (H8).
             (Interaction::Read | Interaction::VRead | Interaction::HistoryInstance, Some(id)) if ty == c.resource_type => {
                 if id != c.id {
                     return Err(RequestError::NotFound);
                 }
-                Ok(if extra.is_empty() { Decision::Forward } else { self.read_as_search(&c, ty, id, extra) })
+                Ok(if extra.is_empty() { self.as_sent(Answer::AsIs) } else { self.read_as_search(&c, ty, id, extra) })
             }
             (Interaction::Read, Some(id)) => Ok(self.read_as_search(&c, ty, id, extra)),
             (Interaction::SearchType, _) => Ok(Decision::Rewrite {
                 path_and_query: c.search(self.style, ty, self.query, extra),
-                unwrap: None,
+                answer: Answer::AsIs,
             }),
             _ => Err(Forbidden::NotConfinable(
                 "versions and history of compartment resources, and type history, cannot be confined by the proxy",
@@ -252,18 +322,36 @@ impl Decide<'_> {
         if compartment_id != c.id {
             return Err(RequestError::NotFound);
         }
+        let target = self.request.resource_type.filter(|t| *t != "*");
+        if let Some(ty) = target {
+            match c.link(ty) {
+                Link::Unconfinable => return Err(unconfinable()),
+                // Not a compartment search FHIR defines: the type search the proxy writes for it.
+                Link::PointsAt(_) => {
+                    c.check_confining(ty, &self.request.query, self.base)
+                        .map_err(Forbidden::ConfiningParameter)?;
+                    return Ok(Decision::Rewrite {
+                        path_and_query: c.search(self.style, ty, self.query, extra),
+                        answer: Answer::AsIs,
+                    });
+                }
+                Link::Own | Link::Member | Link::Unrelated => {}
+            }
+            c.check_confining(ty, &self.request.query, self.base)
+                .map_err(Forbidden::ConfiningParameter)?;
+        }
         // A server without compartment search (the reason for the param style) would answer the client's own
         // `Patient/123/Observation` with 404: it gets the same type search the proxy writes for `Observation`.
         if self.style == RewriteStyle::Param {
-            if let Some(ty) = self.request.resource_type.filter(|t| *t != "*") {
+            if let Some(ty) = target {
                 return Ok(Decision::Rewrite {
                     path_and_query: c.search(RewriteStyle::Param, ty, self.query, extra),
-                    unwrap: None,
+                    answer: Answer::AsIs,
                 });
             }
         }
         Ok(if extra.is_empty() {
-            Decision::Forward
+            self.as_sent(Answer::AsIs)
         } else {
             let ty = self.request.resource_type.unwrap_or("*");
             Decision::Rewrite {
@@ -272,7 +360,7 @@ impl Decide<'_> {
                     self.query,
                     extra,
                 ),
-                unwrap: None,
+                answer: Answer::AsIs,
             }
         })
     }
@@ -293,7 +381,7 @@ impl Decide<'_> {
         };
         Decision::Rewrite {
             path_and_query: c.search(self.style, ty, None, &extra),
-            unwrap: Some(SingleResource {
+            answer: Answer::Unwrap(SingleResource {
                 resource_type: ty,
                 id: id.to_string(),
             }),
@@ -331,8 +419,8 @@ impl Decide<'_> {
             TouchKind::TypeList => refuse("_type cannot be confined to a compartment"),
             TouchKind::Include => match (touch.resource_type, &self.compartment) {
                 (None, _) => refuse("an _include without an explicit target type could reach the compartment (rule Q18)"),
-                (Some(t), Some(c)) if c.contains_type(t) => {
-                    refuse("an _include of a compartment type could return another patient's resources (rule Q18)")
+                (Some(t), Some(c)) if c.link(t) != Link::Unrelated => {
+                    refuse("an _include of a type that can hold a person's data could return another patient's resources (rule Q18)")
                 }
                 _ => Ok(()),
             },
@@ -445,6 +533,17 @@ impl Decide<'_> {
             }
             // Q13: the patient's own $everything, with a read scope covering every type.
             ("everything", Some("Patient"), Some(id)) => {
+                // Q19: only the operation's own parameters, none that widen it (`_mdm`, `_id`, `_revinclude`).
+                if r.query
+                    .params
+                    .iter()
+                    .any(|p| !EVERYTHING_PARAMS.contains(&p.name().as_str()))
+                {
+                    return Err(Forbidden::ConfiningParameter(
+                        "$everything accepts only the parameters start, end, _since, _type, _count, _format and _pretty through this proxy",
+                    )
+                    .into());
+                }
                 if !self.unconstrained(None, read) {
                     return Err(self.insufficient(
                         None,
@@ -461,7 +560,7 @@ impl Decide<'_> {
                         Forbidden::NotConfinable("fhirUser has no compartment definition").into(),
                     );
                 }
-                Ok(Decision::Forward)
+                Ok(self.as_sent(Answer::AsIs))
             }
             _ => Err(Forbidden::OperationNotAllowed.into()),
         }

@@ -8,7 +8,8 @@
 
 use http::Method;
 
-use super::fhir_data::R4_RESOURCE_TYPES;
+use crate::fhir::data::R4_RESOURCE_TYPES;
+use crate::fhir::query::Query;
 
 /// A FHIR RESTful interaction (FHIR R4 http.html), as far as authorization needs to tell them apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +101,8 @@ pub struct FhirRequest {
     pub resource_type: Option<&'static str>,
     pub id: Option<String>,
     pub touches: Vec<Touch>,
+    /// The query as every decision sees it (Q19), and as a confined request is sent upstream.
+    pub query: Query,
 }
 
 /// A request the proxy cannot map to one FHIR interaction with certainty.
@@ -137,6 +140,7 @@ pub fn classify(
         resource_type: None,
         id: None,
         touches: Vec::new(),
+        query: Query::default(),
     };
     out.interaction = match segments.as_slice() {
         [] if read => Interaction::SearchSystem,
@@ -194,7 +198,9 @@ pub fn classify(
         _ => return Err(Unclassifiable("method not defined for this path")),
     };
     if let Some(q) = query {
-        touches(q, &mut out.touches)?;
+        out.query = Query::parse(q)
+            .map_err(|_| Unclassifiable("a query parameter name no FHIR server defines"))?;
+        touches(&out.query, &mut out.touches)?;
     }
     Ok(out)
 }
@@ -237,18 +243,16 @@ fn operation(segment: &str) -> Result<String, Unclassifiable> {
         .ok_or(Unclassifiable("malformed operation name"))
 }
 
-/// Walk the query once and record every other type it touches (F8, Q12, Q18).
-fn touches(query: &str, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(raw_key);
-        let (name, modifier) = match key.split_once(':') {
-            Some((n, m)) => (n, Some(m)),
-            None => (key.as_str(), None),
-        };
-        match name {
+/// Record every other type the parsed query touches (F8, Q12, Q18). Names are compared without regard to case
+/// (`_REVINCLUDE` is `_revinclude`: some servers fold case).
+fn touches(query: &Query, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
+    for param in &query.params {
+        let key = param.key.as_str();
+        let name = param.name();
+        let modifier = key.split_once(':').map(|(_, m)| m);
+        match name.as_str() {
             "_include" | "_revinclude" => {
-                let iterate = match modifier {
+                let iterate = match modifier.map(str::to_ascii_lowercase).as_deref() {
                     None => false,
                     Some("iterate" | "recurse") => true,
                     Some(_) => return Err(Unclassifiable("unknown _include modifier")),
@@ -258,8 +262,8 @@ fn touches(query: &str, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
                 } else {
                     TouchKind::RevInclude
                 };
-                for value in raw_value.split(',') {
-                    out.push(include_touch(&percent_decode(value), kind, iterate)?);
+                for value in param.values() {
+                    out.push(include_touch(value, kind, iterate)?);
                 }
             }
             "_has" => {
@@ -282,10 +286,7 @@ fn touches(query: &str, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
                 }
             }
             "_type" => {
-                for value in percent_decode(raw_value)
-                    .split(',')
-                    .filter(|v| !v.is_empty())
-                {
+                for value in param.values().filter(|v| !v.is_empty()) {
                     out.push(Touch {
                         kind: TouchKind::TypeList,
                         resource_type: Some(resource_type(value)?),
@@ -298,7 +299,9 @@ fn touches(query: &str, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
                 resource_type: None,
                 iterate: false,
             }),
-            _ if key.contains('.') => out.push(chain_touch(&key)?),
+            // Q19: a method override in the query could turn a read into a write on servers that honour it.
+            "_method" => return Err(Unclassifiable("the _method parameter is not accepted")),
+            _ if key.contains('.') => out.push(chain_touch(key)?),
             _ => {}
         }
     }
@@ -348,29 +351,6 @@ fn chain_touch(key: &str) -> Result<Touch, Unclassifiable> {
         resource_type,
         iterate: false,
     })
-}
-
-/// Percent-decode once (`%3A` → `:`); a malformed escape is kept literally.
-pub(crate) fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

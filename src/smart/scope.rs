@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::fhir_data::R4_RESOURCE_TYPES;
+use crate::fhir::data::R4_RESOURCE_TYPES;
 
 /// Whose data a scope is about (E2): the patient in context, the user, or the whole system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub fn parse(scopes: &str) -> Result<GrantSet, ScopeError> {
     let mut set = GrantSet::default();
     for raw in scopes.split(' ').filter(|s| !s.is_empty()) {
         // E7: percent-decode once (`%2f` → `/`); a malformed escape stays literal and then fails the grammar.
-        let decoded = super::request::percent_decode(raw);
+        let decoded = crate::fhir::query::percent_decode(raw);
         let Some((context, rest)) = clinical_prefix(&decoded).map_err(|why| err(raw, why))? else {
             continue; // E8: not a clinical scope.
         };

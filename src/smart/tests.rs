@@ -312,7 +312,7 @@ fn f7_a_read_of_a_compartment_type_becomes_an_id_search_that_is_unwrapped() {
         r.ok(),
         Some(Decision::Rewrite {
             path_and_query: "/Patient/123/Observation?_id=999".into(),
-            unwrap: Some(SingleResource {
+            answer: Answer::Unwrap(SingleResource {
                 resource_type: "Observation",
                 id: "999".into()
             }),
@@ -343,15 +343,24 @@ fn f7_t16_own_patient_passes_and_another_is_404() {
 
 #[test]
 fn q9_types_outside_the_compartment_are_readable_when_covered() {
-    for target in [
-        "/Medication/5",
-        "/Organization?name=x",
-        "/Location/1",
-        "/Practitioner/9",
-    ] {
+    for target in ["/Organization?name=x", "/Medication"] {
         assert_eq!(
             decide("patient/*.read", target).ok(),
             Some(Decision::Forward),
+            "{target}"
+        );
+    }
+    // A read is forwarded as sent, and its answer checked for references to another patient.
+    for target in ["/Medication/5", "/Location/1", "/Practitioner/9"] {
+        assert_eq!(
+            decide("patient/*.read", target).ok(),
+            Some(Decision::Rewrite {
+                path_and_query: target.into(),
+                answer: Answer::NamesNoOtherPerson(Owner {
+                    resource_type: "Patient",
+                    id: "123".into()
+                }),
+            }),
             "{target}"
         );
     }
@@ -464,10 +473,16 @@ fn q12_chains_need_their_target_type_covered() {
     );
     assert!(forbidden(r).contains("patient/Patient.s"));
     assert!(decide(
-        "patient/Observation.rs patient/Patient.rs",
-        "/Observation?subject:Patient.name=x"
+        "patient/Observation.rs patient/Practitioner.rs",
+        "/Observation?performer:Practitioner.name=x"
     )
     .is_ok());
+    // Q19: a chain through the parameter that ties Observations to the patient cannot be checked.
+    assert!(forbidden(decide(
+        "patient/Observation.rs patient/Patient.rs",
+        "/Observation?subject:Patient.name=x"
+    ))
+    .contains("chained"));
     // An untyped chain needs `*`.
     assert!(forbidden(decide(
         "patient/Observation.rs patient/Patient.rs",

