@@ -50,6 +50,9 @@ pub struct AuditRecord {
     /// `forwarded` or the refusal reason.
     pub outcome: &'static str,
     pub status: u16,
+    /// The file's roles a primary token holds, comma-joined, when roles authorized it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<String>,
 }
 
 impl AuditRecord {
@@ -262,6 +265,7 @@ mod tests {
             resource_id: Some("9".into()),
             outcome: "not_in_compartment",
             status: 404,
+            roles: None,
         };
         let e = r.to_audit_event();
         assert_eq!(e["resourceType"], "AuditEvent");

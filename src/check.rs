@@ -47,6 +47,10 @@ pub async fn check(
         "applications": config.smart_providers.iter().map(|p| p.applications.len()).sum::<usize>(),
         "offline": offline,
         "authorities": [],
+        "primaryAuthorization": config.roles.mode.name(),
+        "roles": config.roles.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        "rolesClaim": config.roles.claim.text(),
+        "warnings": config.roles.warning(config.primary.is_some(), config.roles.mode).into_iter().collect::<Vec<_>>(),
     });
     if offline {
         report["authorities"] = config
@@ -153,6 +157,30 @@ impl CheckReport {
             r["smartIdentityProviders"],
             r["applications"]
         );
+        if r["primary"] == true {
+            let roles: Vec<&str> = r["roles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            out.push_str(&format!(
+                "primary tokens authorized by: {}{}\n",
+                r["primaryAuthorization"].as_str().unwrap_or(""),
+                if r["primaryAuthorization"] == "roles" && !roles.is_empty() {
+                    format!(
+                        " (claim {}; roles {})",
+                        r["rolesClaim"].as_str().unwrap_or(""),
+                        roles.join(", ")
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        for w in r["warnings"].as_array().into_iter().flatten() {
+            out.push_str(&format!("WARNING: {}\n", w.as_str().unwrap_or("")));
+        }
         if r["offline"] == true {
             out.push_str("offline: discovery and JWKS not fetched\n");
         }

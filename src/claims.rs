@@ -22,6 +22,11 @@ impl ClaimPath {
         (!text.is_empty() && segments.iter().all(|s| !s.is_empty())).then_some(ClaimPath(segments))
     }
 
+    /// A path of one claim name (`roles`).
+    pub fn top_level(name: &str) -> ClaimPath {
+        ClaimPath(vec![name.to_string()])
+    }
+
     pub fn lookup<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
         let (first, rest) = self.0.split_first()?;
         rest.iter()

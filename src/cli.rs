@@ -12,7 +12,7 @@ use url::Url;
 
 use std::sync::Arc;
 
-use crate::config::{Config, LoadOptions, PrimarySmartMode, MAX_CLOCK_LEEWAY_SECS};
+use crate::config::{Config, LoadOptions, PrimaryAuthorization, MAX_CLOCK_LEEWAY_SECS};
 use crate::discovery::FetchTimeouts;
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
@@ -114,9 +114,15 @@ pub struct RunArgs {
     /// between two frames of the upstream's body (a stalled stream is aborted).
     #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_TIMEOUT", default_value_t = 30)]
     pub upstream_timeout: u64,
-    /// How primary-authority tokens are treated after authentication [default: passthrough, or proxy.primarySmartMode].
-    #[arg(long, env = "FHIR_JWT_PROXY_PRIMARY_SMART_MODE", value_enum)]
-    pub primary_smart_mode: Option<PrimarySmartMode>,
+    /// How primary-authority tokens are authorized after authentication: `roles` (proxy.roles decide),
+    /// `passthrough` (the upstream authorizes) or `smart` (SMART scopes) [default: roles, or proxy.primaryAuthorization].
+    #[arg(
+        long,
+        alias = "primary-smart-mode",
+        env = "FHIR_JWT_PROXY_PRIMARY_AUTHORIZATION",
+        value_enum
+    )]
+    pub primary_authorization: Option<PrimaryAuthorization>,
     /// Require typ at+jwt on every token (RFC 9068) [default: off, or proxy.requireAtJwtTyp].
     #[arg(long, env = "FHIR_JWT_PROXY_REQUIRE_AT_JWT_TYP")]
     pub require_at_jwt_typ: bool,
@@ -195,7 +201,7 @@ pub struct DemoArgs {
 struct FlagLayer {
     clock_leeway: Option<u64>,
     require_at_jwt_typ: bool,
-    primary_smart_mode: Option<PrimarySmartMode>,
+    primary_authorization: Option<PrimaryAuthorization>,
     max_token_bytes: usize,
     fhir_base_url: Option<Url>,
     compartment_rewrite: RewriteStyle,
@@ -213,10 +219,7 @@ impl FlagLayer {
                     .unwrap_or(300),
                 require_at_jwt_typ: self.require_at_jwt_typ
                     || file.require_at_jwt_typ.unwrap_or(false),
-                primary_smart_mode: self
-                    .primary_smart_mode
-                    .or(file.primary_smart_mode)
-                    .unwrap_or_default(),
+                primary_authorization: self.primary_authorization,
                 max_token_bytes: self.max_token_bytes.max(1024),
             },
             SmartSettings {
@@ -236,7 +239,7 @@ impl RunArgs {
         let flags = FlagLayer {
             clock_leeway: self.clock_leeway,
             require_at_jwt_typ: self.require_at_jwt_typ,
-            primary_smart_mode: self.primary_smart_mode,
+            primary_authorization: self.primary_authorization,
             max_token_bytes: self.max_token_bytes,
             fhir_base_url: self.fhir_base_url.clone(),
             compartment_rewrite: self.compartment_rewrite,

@@ -92,7 +92,11 @@ struct RawApplication {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawFileSettings {
-    primary_smart_mode: Option<PrimarySmartMode>,
+    primary_authorization: Option<PrimaryAuthorization>,
+    /// The older name of `primaryAuthorization` (`passthrough`, `enforce`), still read.
+    primary_smart_mode: Option<PrimaryAuthorization>,
+    roles: Option<Vec<roles::RawRole>>,
+    roles_claim: Option<String>,
     clock_leeway_seconds: Option<u64>,
     require_at_jwt_typ: Option<bool>,
     fhir_base_url: Option<String>,
@@ -171,17 +175,6 @@ pub enum DataAction {
     Read,
 }
 
-/// Q10: how tokens of the primary authority are treated after issuer/audience/signature/time checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "camelCase")]
-pub enum PrimarySmartMode {
-    /// Pass through: Azure grants them by RBAC role, which the proxy cannot see.
-    #[default]
-    Passthrough,
-    /// Apply the SMART rules (scp, fhirUser, Read-only) to them as well.
-    Enforce,
-}
-
 #[derive(Debug, Clone)]
 pub struct Application {
     pub client_id: ClientId,
@@ -222,7 +215,6 @@ impl SmartProvider {
 /// Settings from the optional `"proxy"` object of the file; each may be overridden by a flag.
 #[derive(Debug, Clone, Default)]
 pub struct FileSettings {
-    pub primary_smart_mode: Option<PrimarySmartMode>,
     pub clock_leeway_seconds: Option<u64>,
     /// Q8: require `typ` `at+jwt` on every token.
     pub require_at_jwt_typ: Option<bool>,
@@ -240,6 +232,8 @@ pub struct Config {
     pub file_settings: FileSettings,
     /// Claim mapping, user claim, hand-entered endpoints, audit (see [`extensions`]).
     pub extensions: Extensions,
+    /// How primary-authority tokens are authorized, and the roles that may do what (Q10, see [`roles`]).
+    pub roles: RoleSettings,
     /// Where the configuration object sits in the file (`properties.authenticationConfiguration.` or empty).
     pub path_prefix: &'static str,
 }
@@ -495,8 +489,19 @@ fn validate(
                 .map(|(i, p)| (AuthorityRole::Smart(i), &p.authority)),
         )
         .collect();
-    let extensions = extensions::validate(raw_extensions, settings_path, &roles, opts)?;
+    let mut extensions = extensions::validate(raw_extensions, settings_path, &roles, opts)?;
+    let role_settings = roles::validate(
+        roles::RawRoleSettings {
+            primary_authorization: settings.primary_authorization.take(),
+            primary_smart_mode: settings.primary_smart_mode.take(),
+            roles: settings.roles.take(),
+            roles_claim: settings.roles_claim.take(),
+        },
+        settings_path,
+        extensions.primary_roles_claim.take(),
+    )?;
     Ok(Config {
+        roles: role_settings,
         primary,
         smart_providers,
         smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
@@ -594,7 +599,6 @@ fn validate_settings(raw: RawFileSettings, path: &str) -> Result<FileSettings, C
         })
         .transpose()?;
     Ok(FileSettings {
-        primary_smart_mode: raw.primary_smart_mode,
         clock_leeway_seconds: raw.clock_leeway_seconds,
         require_at_jwt_typ: raw.require_at_jwt_typ,
         fhir_base_url,
@@ -662,8 +666,10 @@ fn parse_authority(text: &str, path: &str, opts: LoadOptions) -> Result<Authorit
 }
 
 pub mod extensions;
+pub mod roles;
 
 pub use extensions::Extensions;
+pub use roles::{PrimaryAuthorization, RoleSettings};
 
 #[cfg(test)]
 mod tests;

@@ -143,6 +143,12 @@ pub enum Forbidden {
     ConfiningParameter(&'static str),
     #[error("this operation is not allowed with SMART scopes (rule Q13)")]
     OperationNotAllowed,
+    /// Q10: no role of the token grants the data action the request needs.
+    #[error("{interaction} needs the data action {action}, which no role of this token grants")]
+    MissingAction {
+        action: &'static str,
+        interaction: &'static str,
+    },
 }
 
 impl Forbidden {
@@ -156,6 +162,7 @@ impl Forbidden {
             Forbidden::NotConfinable(_) => "not_confinable",
             Forbidden::ConfiningParameter(_) => "confining_param",
             Forbidden::OperationNotAllowed => "operation",
+            Forbidden::MissingAction { .. } => "role_missing_action",
         }
     }
 }
@@ -184,6 +191,12 @@ pub enum RequestError {
     /// The client's request body broke off or had invalid framing while it was streamed upstream: 400.
     #[error("the request body is malformed or was cut off")]
     MalformedBody,
+    /// Q10: a batch or transaction the proxy must read to authorize by role is not one it can read: 400.
+    #[error(transparent)]
+    Bundle(#[from] crate::roles::BundleError),
+    /// Q10: a batch or transaction larger than the proxy reads to authorize it by role: 413.
+    #[error("a batch or transaction larger than 8 MiB cannot be authorized by role; split it")]
+    BodyTooLarge,
     /// The upstream refused or broke the connection: 502.
     #[error("upstream unavailable")]
     UpstreamUnavailable(#[source] crate::body::BoxError),
@@ -203,6 +216,8 @@ impl RequestError {
             RequestError::Forbidden(e) => e.reason(),
             RequestError::NotFound => "not_in_compartment",
             RequestError::MalformedBody => "malformed_body",
+            RequestError::Bundle(_) => "bundle_unreadable",
+            RequestError::BodyTooLarge => "body_too_large",
             RequestError::UpstreamUnavailable(_) => "upstream_unavailable",
             RequestError::UpstreamTimeout => "upstream_timeout",
         }
@@ -213,9 +228,10 @@ impl RequestError {
             RequestError::MissingCredentials
             | RequestError::UnsupportedScheme
             | RequestError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            RequestError::InvalidRequest(_) | RequestError::MalformedBody => {
-                StatusCode::BAD_REQUEST
-            }
+            RequestError::InvalidRequest(_)
+            | RequestError::MalformedBody
+            | RequestError::Bundle(_) => StatusCode::BAD_REQUEST,
+            RequestError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestError::Forbidden(_) => StatusCode::FORBIDDEN,
             RequestError::NotFound => StatusCode::NOT_FOUND,
             RequestError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -257,7 +273,8 @@ impl RequestError {
                 )
             }
             RequestError::NotFound => (None, "not-found"),
-            RequestError::MalformedBody => (None, "structure"),
+            RequestError::MalformedBody | RequestError::Bundle(_) => (None, "structure"),
+            RequestError::BodyTooLarge => (None, "too-costly"),
             RequestError::UpstreamUnavailable(_) => (None, "transient"),
             RequestError::UpstreamTimeout => (None, "timeout"),
         };

@@ -12,7 +12,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use url::Url;
 
@@ -21,7 +20,7 @@ use crate::body_timeout::IdleTimeoutBody;
 use crate::error::RequestError;
 use crate::smart::{Answer, Decision, Owner, SingleResource};
 use crate::token::VerifiedToken;
-use crate::upstream_pool::{PoolSettings, UpstreamPool};
+use crate::upstream_pool::{PoolSettings, RequestBody, UpstreamPool};
 
 /// The headers through which the proxy tells the upstream who is calling. A client's own copies are removed
 /// from every request before anything else happens, so the upstream can trust them.
@@ -125,7 +124,7 @@ impl Upstream {
     /// Send the request upstream and stream the answer back.
     pub async fn forward(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
         identity: Option<&VerifiedToken>,
         client: SocketAddr,
         client_tls: bool,
@@ -179,7 +178,7 @@ impl Upstream {
     /// case a read by id comes back as the single matching resource or 404.
     pub async fn forward_decided(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
         identity: &VerifiedToken,
         decision: Decision,
         client: SocketAddr,

@@ -48,6 +48,7 @@ pub mod log_format;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
+pub mod roles;
 pub mod server;
 pub mod smart;
 pub mod state;

@@ -40,6 +40,11 @@ struct FetchLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -58,6 +63,7 @@ pub struct Metrics {
     reloads: Family<ResultLabels, Counter>,
     last_reload_failed: Gauge,
     audit_dropped: Counter,
+    role_refusals: Family<ActionLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -163,6 +169,12 @@ impl Metrics {
         let reloads = Family::<ResultLabels, Counter>::default();
         let last_reload_failed = Gauge::default();
         let audit_dropped = Counter::default();
+        let role_refusals = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "role_refusals",
+            "Primary-authority requests refused because no role of the token grants the data action (by action)",
+            role_refusals.clone(),
+        );
         registry.register(
             "audit_dropped",
             "Audit records dropped because a sink queue was full",
@@ -225,7 +237,15 @@ impl Metrics {
             reloads,
             last_reload_failed,
             audit_dropped,
+            role_refusals,
         }
+    }
+
+    /// A request refused by role for lack of `action` (one of the bounded data action names).
+    pub fn role_refusal(&self, action: &'static str) {
+        self.role_refusals
+            .get_or_create(&ActionLabels { action })
+            .inc();
     }
 
     /// One finished request. `client_id` must already be bounded (a configured id, `other` or `-`).

@@ -31,6 +31,8 @@ use crate::smart;
 use crate::state::{SharedState, Snapshot};
 use crate::token::{self, VerifiedToken};
 use crate::token_cache::CachedToken;
+use crate::upstream_pool::RequestBody;
+use http_body_util::{BodyExt, Either, Limited};
 
 /// Metrics and log labels for a token without a client id, and for one no SMART application is configured with.
 static NO_CLIENT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("-"));
@@ -65,6 +67,8 @@ struct Trace {
     resource_id: Option<String>,
     /// When the proxy's own work ended (forwarding started, or the refusal was decided).
     decided: Option<Instant>,
+    /// The file's roles the token holds, when roles authorize it (Q10); bounded names.
+    roles: Option<Arc<str>>,
 }
 
 impl Proxy {
@@ -94,6 +98,7 @@ impl Proxy {
             fhir_user: None,
             resource_id: None,
             decided: None,
+            roles: None,
         };
         let result = self.process(req, client, &snapshot, &mut trace).await;
         let own_work = trace
@@ -112,10 +117,11 @@ impl Proxy {
                     &trace.client_id,
                     own_work,
                 );
+                let roles = trace.roles.as_deref().unwrap_or("-");
                 tracing::info!(
                     request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
                     status, outcome = "forwarded", provider = trace.provider, client_id = %trace.client_id,
-                    latency_us, "request"
+                    roles, latency_us, "request"
                 );
                 (response, "forwarded")
             }
@@ -123,6 +129,14 @@ impl Proxy {
                 let (status, reason) = (error.status().as_u16(), error.reason());
                 self.metrics
                     .request(reason, status, trace.provider, &trace.client_id, own_work);
+                if let RequestError::Forbidden(crate::error::Forbidden::MissingAction {
+                    action,
+                    ..
+                }) = &error
+                {
+                    self.metrics.role_refusal(action);
+                }
+                let roles = trace.roles.as_deref().unwrap_or("-");
                 match &error {
                     RequestError::UpstreamUnavailable(source) => tracing::warn!(
                         request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
@@ -132,7 +146,7 @@ impl Proxy {
                     _ => tracing::info!(
                         request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
                         status, outcome = reason, provider = trace.provider, client_id = %trace.client_id,
-                        latency_us, detail = %error, "request"
+                        roles, latency_us, detail = %error, "request"
                     ),
                 }
                 (error.into_response(), reason)
@@ -151,6 +165,7 @@ impl Proxy {
                 resource_id: trace.resource_id.take(),
                 outcome,
                 status: response.status().as_u16(),
+                roles: trace.roles.take().map(|r| r.to_string()),
             });
         }
         response.headers_mut().insert(REQUEST_ID, request_id);
@@ -186,12 +201,34 @@ impl Proxy {
         if smart::is_public(req.method(), req.uri().path()) {
             trace.decided = Some(Instant::now());
             return self
-                .forward_timed(req, None, smart::Decision::Forward, client)
+                .forward_timed(
+                    req.map(Either::Left),
+                    None,
+                    smart::Decision::Forward,
+                    client,
+                )
                 .await;
         }
         let result = self.authorize(&req, &classified, snapshot, trace).await;
+        let (verified, decision, bundle) = match result {
+            Ok(ok) => ok,
+            Err(e) => {
+                trace.decided = Some(Instant::now());
+                return Err(e);
+            }
+        };
+        let req = match (bundle, verified.role_grant()) {
+            // Q10: a batch or transaction by role: every entry's action, from the Bundle read whole (bounded).
+            (true, Some(grant)) => {
+                let (parts, body) = req.into_parts();
+                let bytes = read_bounded(body, crate::roles::MAX_BUNDLE_BYTES).await?;
+                let needed = crate::roles::needed_for_bundle(&bytes)?;
+                crate::roles::check(grant, needed, "batch")?;
+                Request::from_parts(parts, Either::Right(http_body_util::Full::new(bytes)))
+            }
+            _ => req.map(Either::Left),
+        };
         trace.decided = Some(Instant::now());
-        let (verified, decision) = result?;
         self.forward_timed(req, Some(&verified), decision, client)
             .await
     }
@@ -204,7 +241,7 @@ impl Proxy {
         classified: &Result<smart::request::FhirRequest, smart::request::Unclassifiable>,
         snapshot: &Snapshot,
         trace: &mut Trace,
-    ) -> Result<(Arc<VerifiedToken>, smart::Decision), RequestError> {
+    ) -> Result<(Arc<VerifiedToken>, smart::Decision, bool), RequestError> {
         // H1: the token travels in the Authorization header only.
         if token::query_carries_access_token(req.uri().query()) {
             return Err(RequestError::InvalidRequest(
@@ -214,6 +251,21 @@ impl Proxy {
         let raw = token::bearer_token(req.headers(), snapshot.validation.max_token_bytes)?;
         let verified = authenticate(snapshot, raw, unix_now(), &self.metrics).await?;
         self.describe(&verified, snapshot, trace);
+        if let Some(grant) = verified.role_grant() {
+            // Q10: a primary token authorized by its roles.
+            trace.roles = Some(Arc::clone(&grant.names));
+            let request = classified
+                .as_ref()
+                .map_err(|e| crate::error::Forbidden::Unclassifiable(e.clone()))?;
+            let bundle = match crate::roles::needed(request, req.method()) {
+                crate::roles::Needed::Actions(needed) => {
+                    crate::roles::check(grant, needed, request.interaction.label())?;
+                    false
+                }
+                crate::roles::Needed::BundleEntries => true,
+            };
+            return Ok((verified, smart::Decision::Forward, bundle));
+        }
         let line = smart::RequestLine {
             method: req.method(),
             path: req.uri().path(),
@@ -227,7 +279,7 @@ impl Proxy {
                 "confined by rewrite"
             );
         }
-        Ok((verified, decision))
+        Ok((verified, decision, false))
     }
 
     /// Bounded labels for who the token belongs to.
@@ -260,7 +312,7 @@ impl Proxy {
 
     async fn forward_timed(
         &self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         identity: Option<&VerifiedToken>,
         decision: smart::Decision,
         client: SocketAddr,
@@ -276,6 +328,20 @@ impl Proxy {
         };
         self.metrics.upstream(started.elapsed());
         result
+    }
+}
+
+/// The longest the proxy waits for a body it must read whole (a batch authorized by role).
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Read a request body whole, at most `limit` bytes (413 beyond), within [`BODY_READ_TIMEOUT`] (400 after).
+async fn read_bounded(body: Incoming, limit: usize) -> Result<bytes::Bytes, RequestError> {
+    let collected =
+        tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await;
+    match collected {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(RequestError::BodyTooLarge),
+        Ok(Err(_)) | Err(_) => Err(RequestError::MalformedBody),
     }
 }
 

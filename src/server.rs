@@ -250,6 +250,17 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         }))
     };
     tracing::info!(%addr, %admin_addr, "fhir-jwt-proxy listening");
+    {
+        let snapshot = state.load();
+        let config = &snapshot.config;
+        let mode = snapshot
+            .validation
+            .primary_authorization
+            .unwrap_or(config.roles.mode);
+        if let Some(warning) = config.roles.warning(config.primary.is_some(), mode) {
+            tracing::warn!("{warning}");
+        }
+    }
     Ok(Running {
         addr,
         admin_addr,

@@ -17,7 +17,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::claims::ClaimMapping;
-use crate::config::{AuthorityRole, Config, PrimarySmartMode};
+use crate::config::roles::{Actions, RoleSettings};
+use crate::config::{AuthorityRole, Config, PrimaryAuthorization};
 use crate::error::{RequestError, TokenError};
 use crate::keys::{Alg, KeySet};
 use crate::smart::scope::{self, GrantSet};
@@ -32,8 +33,8 @@ pub struct ValidationSettings {
     pub leeway_secs: u64,
     /// Q8: require `typ` `at+jwt` (or `application/at+jwt`).
     pub require_at_jwt_typ: bool,
-    /// Q10.
-    pub primary_smart_mode: PrimarySmartMode,
+    /// Q10: overrides the file's `primaryAuthorization` (the `--primary-authorization` flag).
+    pub primary_authorization: Option<PrimaryAuthorization>,
     /// C11.
     pub max_token_bytes: usize,
 }
@@ -43,7 +44,7 @@ impl Default for ValidationSettings {
         ValidationSettings {
             leeway_secs: 300,
             require_at_jwt_typ: false,
-            primary_smart_mode: PrimarySmartMode::Passthrough,
+            primary_authorization: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         }
     }
@@ -471,10 +472,55 @@ pub struct TokenClass {
     pub client_id: Option<Arc<str>>,
     /// `scp`/`scope`, space-joined.
     pub scopes: Option<Box<str>>,
-    /// SMART rules apply: a SMART-provider token, or a primary token under `primarySmartMode: enforce` (Q10).
+    /// SMART rules apply: a SMART-provider token, or a primary token under `primaryAuthorization: smart` (Q10).
     pub smart: bool,
     /// The clinical scopes, parsed once (empty for pass-through primary tokens).
     pub grants: GrantSet,
+    /// Q10: what the token's roles allow; `None` unless roles authorize this token.
+    pub roles: Option<RoleGrant>,
+}
+
+/// The roles a primary token names that the file defines, and the data actions they allow together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct RoleGrant {
+    pub actions: Actions,
+    /// Bit `i`: the file's role `i` (at most 64 roles).
+    pub matched: u64,
+    /// The matched roles' names, comma-joined, or `-`: bounded (only names from the file), for logs and audit.
+    pub names: Arc<str>,
+}
+
+/// Q10: the roles `claims` name at `settings.claim` (a string or an array of strings; anything else names none),
+/// matched against the file's roles. Unknown names are ignored: they may be meant for other applications.
+pub fn role_grant(claims: &Map<String, Value>, settings: &RoleSettings) -> RoleGrant {
+    let (mut actions, mut matched) = (Actions::NONE, 0u64);
+    let mut add = |name: &str| {
+        if let Some(i) = settings.position(name) {
+            matched |= 1u64 << i;
+            actions = actions.with(settings.roles[i].actions);
+        }
+    };
+    match settings.claim.lookup(claims) {
+        Some(Value::String(one)) => add(one),
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).for_each(&mut add),
+        _ => {}
+    }
+    let names: Vec<&str> = settings
+        .roles
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| matched & (1u64 << i) != 0)
+        .map(|(_, r)| r.name.as_str())
+        .collect();
+    RoleGrant {
+        actions,
+        matched,
+        names: Arc::from(if names.is_empty() {
+            "-".to_string()
+        } else {
+            names.join(",")
+        }),
+    }
 }
 
 impl Hash for TokenClass {
@@ -487,6 +533,7 @@ impl Hash for TokenClass {
             &self.client_id,
             &self.scopes,
             self.smart,
+            &self.roles,
         )
             .hash(state);
     }
@@ -577,9 +624,14 @@ impl VerifiedToken {
         self.class.scopes.as_deref()
     }
 
-    /// SMART rules apply: a SMART-provider token, or a primary token under `primarySmartMode: enforce` (Q10).
+    /// SMART rules apply: a SMART-provider token, or a primary token under `primaryAuthorization: smart` (Q10).
     pub fn smart(&self) -> bool {
         self.class.smart
+    }
+
+    /// What the token's roles allow, when roles authorize it (Q10).
+    pub fn role_grant(&self) -> Option<&RoleGrant> {
+        self.class.roles.as_ref()
     }
 
     /// The clinical scopes, parsed once (empty for pass-through primary tokens).
@@ -686,6 +738,7 @@ pub fn identify(
             scopes: Some(scopes.into_boxed_str()),
             smart: true,
             grants,
+            roles: None,
         };
         return VerifiedToken::new(
             Arc::new(class),
@@ -711,7 +764,8 @@ pub fn identify(
     if !audiences.iter().any(|a| *a == primary.audience.as_str()) {
         return Err(TokenError::PrimaryAudienceMismatch);
     }
-    let enforce = settings.primary_smart_mode == PrimarySmartMode::Enforce;
+    let mode = settings.primary_authorization.unwrap_or(config.roles.mode);
+    let enforce = mode == PrimaryAuthorization::Smart;
     let (scopes, fhir_user, grants) = if enforce {
         let scopes = scopes(claims)?.ok_or(TokenError::MissingScopes)?;
         let grants = scope::parse(&scopes).map_err(TokenError::BadScope)?;
@@ -733,6 +787,7 @@ pub fn identify(
         scopes: scopes.map(String::into_boxed_str),
         smart: enforce,
         grants,
+        roles: (mode == PrimaryAuthorization::Roles).then(|| role_grant(claims, &config.roles)),
     };
     VerifiedToken::new(
         Arc::new(class),

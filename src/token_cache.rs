@@ -263,6 +263,7 @@ mod tests {
             scopes: Some(scopes.into()),
             smart: true,
             grants: scope::parse(scopes).expect("scopes"),
+            roles: None,
         };
         VerifiedToken::new(
             Arc::new(class),

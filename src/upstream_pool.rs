@@ -21,6 +21,10 @@ use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+
+/// What the pool sends: the client's body streamed, or one the proxy read whole to inspect (a batch authorized by
+/// role) and sends on unchanged.
+pub type RequestBody = http_body_util::Either<Incoming, http_body_util::Full<Bytes>>;
 use hyper::client::conn::{http1, http2};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
@@ -71,12 +75,12 @@ struct PoolInner {
     /// Most recently returned last: reusing the warmest connection keeps the others free to time out.
     idle: Mutex<VecDeque<IdleConnection>>,
     /// The HTTP/2 connection, when the upstream negotiated one: every request shares it.
-    h2: Mutex<Option<http2::SendRequest<Incoming>>>,
+    h2: Mutex<Option<http2::SendRequest<RequestBody>>>,
     settings: PoolSettings,
 }
 
 struct IdleConnection {
-    sender: http1::SendRequest<Incoming>,
+    sender: http1::SendRequest<RequestBody>,
     since: Instant,
 }
 
@@ -91,10 +95,10 @@ impl std::fmt::Debug for UpstreamPool {
 /// A connection ready for one request.
 enum Checked {
     H1 {
-        sender: http1::SendRequest<Incoming>,
+        sender: http1::SendRequest<RequestBody>,
         reused: bool,
     },
-    H2(http2::SendRequest<Incoming>),
+    H2(http2::SendRequest<RequestBody>),
 }
 
 impl UpstreamPool {
@@ -123,7 +127,7 @@ impl UpstreamPool {
     /// the connection and returns it to the pool when it ends.
     pub async fn send(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
     ) -> Result<Response<PooledBody>, PoolError> {
         let mut checked = self.checkout().await?;
         loop {
@@ -210,7 +214,7 @@ impl UpstreamPool {
         Box::pin(self.connect()).await
     }
 
-    fn shared_h2(&self) -> Option<http2::SendRequest<Incoming>> {
+    fn shared_h2(&self) -> Option<http2::SendRequest<RequestBody>> {
         let mut h2 = self.inner.h2.lock().unwrap_or_else(|e| e.into_inner());
         match h2.as_ref() {
             Some(sender) if !sender.is_closed() => Some(sender.clone()),
@@ -268,7 +272,7 @@ impl PoolInner {
             .pop_back()
     }
 
-    fn put(&self, sender: http1::SendRequest<Incoming>) {
+    fn put(&self, sender: http1::SendRequest<RequestBody>) {
         if sender.is_closed() {
             return;
         }
@@ -289,7 +293,7 @@ impl PoolInner {
 
 /// An HTTP/1.1 connection on loan to one response body.
 struct Checkin {
-    sender: http1::SendRequest<Incoming>,
+    sender: http1::SendRequest<RequestBody>,
     pool: Arc<PoolInner>,
 }
 

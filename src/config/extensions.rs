@@ -38,6 +38,8 @@ pub(super) struct RawProviderSettings {
     jwks_uri: Option<String>,
     user_claim: Option<String>,
     claim_headers: Option<Vec<RawClaimHeader>>,
+    /// Where this authority's tokens name their roles (the primary authority only: roles authorize its tokens).
+    roles_claim: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +63,8 @@ pub struct Extensions {
     /// Every header any mapping sets (stripped from client requests first).
     pub mapped_headers: Vec<HeaderName>,
     pub audit: Option<AuditSettings>,
+    /// `rolesClaim` of the primary authority's entry in `proxy.providers` (taken by the roles settings).
+    pub(super) primary_roles_claim: Option<ClaimPath>,
 }
 
 fn index(role: AuthorityRole) -> usize {
@@ -153,6 +157,7 @@ pub(super) fn validate(
     ];
     let mut endpoints = vec![None; slots];
     let mut seen = Vec::new();
+    let mut primary_roles_claim = None;
     for (i, p) in raw.providers.unwrap_or_default().into_iter().enumerate() {
         let at = format!("{path}.providers[{i}]");
         let Some((role, _)) = authorities
@@ -171,6 +176,18 @@ pub(super) fn validate(
             ));
         }
         seen.push(*role);
+        if let Some(claim) = p.roles_claim {
+            if *role != AuthorityRole::Primary {
+                return Err(ConfigError::invalid(
+                    format!("{at}.rolesClaim"),
+                    "roles authorize only the primary authority's tokens; SMART providers' tokens are authorized by their scopes",
+                ));
+            }
+            primary_roles_claim = Some(super::roles::claim_path(
+                &claim,
+                &format!("{at}.rolesClaim"),
+            )?);
+        }
         let own_headers = headers(p.claim_headers, &format!("{at}.claimHeaders"))?;
         // The provider's own entries first; global entries for headers it does not map itself.
         let mut merged = own_headers.clone();
@@ -216,6 +233,7 @@ pub(super) fn validate(
         endpoints,
         mapped_headers,
         audit,
+        primary_roles_claim,
     })
 }
 

@@ -1119,8 +1119,10 @@ fn proxy_object_is_read_at_the_top_level_of_every_shape() {
     let mut arm_v = arm(base());
     object(&mut arm_v).insert("proxy".into(), settings);
     for v in [bare, wrapped_v, arm_v] {
-        let file = accepted(&v).file_settings;
-        assert_eq!(file.primary_smart_mode, Some(PrimarySmartMode::Enforce));
+        let config = accepted(&v);
+        // The older name of primaryAuthorization, with its older value.
+        assert_eq!(config.roles.mode, PrimaryAuthorization::Smart);
+        let file = config.file_settings;
         assert_eq!(file.clock_leeway_seconds, Some(60));
         assert_eq!(file.require_at_jwt_typ, Some(true));
         assert_eq!(
@@ -1132,8 +1134,10 @@ fn proxy_object_is_read_at_the_top_level_of_every_shape() {
 
 #[test]
 fn proxy_object_is_optional() {
-    let file = accepted(&base()).file_settings;
-    assert_eq!(file.primary_smart_mode, None);
+    let config = accepted(&base());
+    assert_eq!(config.roles.mode, PrimaryAuthorization::Roles);
+    assert!(config.roles.roles.is_empty());
+    let file = config.file_settings;
     assert_eq!(file.clock_leeway_seconds, None);
     assert_eq!(file.require_at_jwt_typ, None);
     assert!(file.fhir_base_url.is_none());
@@ -1309,10 +1313,7 @@ fn sample_wrapped_has_two_providers_and_proxy_settings() {
     assert!(config.primary.is_some());
     assert_eq!(config.smart_providers.len(), 2);
     assert_eq!(config.smart_providers[0].applications.len(), 3);
-    assert_eq!(
-        config.file_settings.primary_smart_mode,
-        Some(PrimarySmartMode::Passthrough)
-    );
+    assert_eq!(config.roles.mode, PrimaryAuthorization::Passthrough);
     assert_eq!(config.file_settings.clock_leeway_seconds, Some(120));
 }
 
@@ -1335,4 +1336,148 @@ fn samples_use_https_authorities_only() {
             );
         }
     }
+}
+
+// === roles for primary-authority tokens (Q10) ===
+
+fn with_proxy(proxy: Value) -> Value {
+    let mut v = base();
+    object(&mut v).insert("proxy".into(), proxy);
+    v
+}
+
+#[test]
+fn q10_roles_are_read_like_roles_json_and_not_data_actions_subtract() {
+    let config = accepted(&with_proxy(json!({
+        "roles": [
+            {"name": "globalReader", "dataActions": ["read"], "notDataActions": [], "scopes": ["/"]},
+            {"name": "allButDelete", "dataActions": ["*"], "notDataActions": ["delete", "hardDelete"], "scopes": ["/"]},
+            {"name": "exporter", "dataActions": ["read", "export"]}
+        ],
+        "rolesClaim": "realm_access.roles"
+    })));
+    use roles::{Actions, RoleAction};
+    let r = &config.roles;
+    assert_eq!(r.mode, PrimaryAuthorization::Roles);
+    assert_eq!(r.claim.text(), "realm_access.roles");
+    assert_eq!(r.roles[0].actions, Actions::of(RoleAction::Read));
+    let all_but = r.roles[1].actions;
+    assert!(all_but.contains(Actions::of(RoleAction::Write)));
+    assert!(!all_but.contains(Actions::of(RoleAction::Delete)));
+    assert!(!all_but.contains(Actions::of(RoleAction::HardDelete)));
+    assert_eq!(r.position("exporter"), Some(2));
+    assert_eq!(r.position("Exporter"), None);
+    assert_eq!(r.warning(true, r.mode), None);
+}
+
+#[test]
+fn q10_bad_roles_are_refused_with_their_path() {
+    let cases = [
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["reed"]}]}),
+            "proxy.roles[0].dataActions[0]",
+            "\"reed\" is not a data action",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["read"], "notDataActions": ["read", "nope"]}]}),
+            "proxy.roles[0].notDataActions[1]",
+            "not a data action",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["read", "read"]}]}),
+            "proxy.roles[0].dataActions[1]",
+            "listed twice",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["read"]}, {"name": "a", "dataActions": ["write"]}]}),
+            "proxy.roles[1].name",
+            "already defined at proxy.roles[0]",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["read"], "scopes": ["/Patient"]}]}),
+            "proxy.roles[0].scopes[0]",
+            "only \"/\"",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["read"], "scopes": ["/", "/x"]}]}),
+            "proxy.roles[0].scopes[1]",
+            "only \"/\"",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": []}]}),
+            "proxy.roles[0].dataActions",
+            "at least one",
+        ),
+        (
+            json!({"roles": [{"dataActions": ["read"]}]}),
+            "proxy.roles[0].name",
+            "is required",
+        ),
+        (
+            json!({"roles": [{"name": " a", "dataActions": ["read"]}]}),
+            "proxy.roles[0].name",
+            "whitespace",
+        ),
+        (
+            json!({"roles": [{"name": "a", "dataActions": ["read"], "extra": 1}]}),
+            "proxy.roles[0].extra",
+            "unknown field `extra`",
+        ),
+        (
+            json!({"rolesClaim": "realm_access..roles"}),
+            "proxy.rolesClaim",
+            "dotted path",
+        ),
+        (
+            json!({"primaryAuthorization": "roles", "primarySmartMode": "enforce"}),
+            "proxy.primarySmartMode",
+            "older name",
+        ),
+        (
+            json!({"primaryAuthorization": "rbac"}),
+            "proxy.primaryAuthorization",
+            "unknown variant `rbac`",
+        ),
+        (
+            json!({"providers": [{"authority": IDP_ONE, "rolesClaim": "groups"}]}),
+            "proxy.providers[0].rolesClaim",
+            "only the primary authority",
+        ),
+    ];
+    for (proxy, path, text) in cases {
+        let mut v = wrapped(base());
+        object(&mut v).insert("proxy".into(), proxy);
+        assert_refused(&v, path, text);
+    }
+}
+
+#[test]
+fn q10_the_mode_defaults_to_roles_and_the_old_name_still_works() {
+    let config = accepted(&with_proxy(json!({"primarySmartMode": "passthrough"})));
+    assert_eq!(config.roles.mode, PrimaryAuthorization::Passthrough);
+    let config = accepted(&with_proxy(
+        json!({"primaryAuthorization": "smart", "primarySmartMode": "enforce"}),
+    ));
+    assert_eq!(config.roles.mode, PrimaryAuthorization::Smart);
+    let config = accepted(&base());
+    assert_eq!(config.roles.mode, PrimaryAuthorization::Roles);
+    assert_eq!(config.roles.claim.text(), "roles");
+    // No roles and the default mode: primary tokens can do nothing, and the warning says so.
+    assert!(config
+        .roles
+        .warning(true, config.roles.mode)
+        .is_some_and(|w| w.contains("403")));
+    assert_eq!(
+        config
+            .roles
+            .warning(true, PrimaryAuthorization::Passthrough),
+        None
+    );
+    assert_eq!(config.roles.warning(false, config.roles.mode), None);
+    // A per-provider roles claim for the primary authority wins over the global one.
+    let config = accepted(&with_proxy(json!({
+        "rolesClaim": "groups",
+        "providers": [{"authority": PRIMARY_AUTHORITY, "rolesClaim": "realm_access.roles"}]
+    })));
+    assert_eq!(config.roles.claim.text(), "realm_access.roles");
 }

@@ -48,9 +48,15 @@ struct Example {
     answer: &'static str,
 }
 
-/// The generated `authenticationConfiguration`, in Azure's wrapped shape.
-pub fn demo_config(authority: &str) -> Value {
-    json!({"authenticationConfiguration": {
+/// The generated `authenticationConfiguration`, in Azure's wrapped shape: a primary authority whose tokens are
+/// authorized by role, and one SMART provider with two applications.
+pub fn demo_config(authority: &str, primary: &str) -> Value {
+    json!({"proxy": {"roles": [
+        {"name": "globalReader", "dataActions": ["read"], "notDataActions": [], "scopes": ["/"]},
+        {"name": "globalWriter", "dataActions": ["*"], "notDataActions": ["delete", "hardDelete"], "scopes": ["/"]}
+    ]}, "authenticationConfiguration": {
+        "authority": primary,
+        "audience": "https://fhir.demo",
         "smartIdentityProviders": [{
             "authority": authority,
             "applications": [
@@ -69,8 +75,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<bool, DemoError> {
     let idp = LocalIssuer::start("/realms/demo").await?;
+    let tenant = LocalIssuer::start("/tenant-demo").await?;
     let fhir = FhirStandIn::start().await.map_err(DemoError::Fhir)?;
-    let config_json = demo_config(idp.issuer());
+    let config_json = demo_config(idp.issuer(), tenant.issuer());
     let config = Config::from_json(
         config_json.to_string().as_bytes(),
         LoadOptions {
@@ -118,14 +125,18 @@ pub async fn run(
         return Err(DemoError::NotReady);
     }
 
-    let examples = examples(&idp);
+    let examples = examples(&idp, &tenant);
     let base = format!("http://{}", running.addr);
     println!("fhir-jwt-proxy demo");
     println!("  proxy:         {base}");
     println!("  admin:         http://{}/readyz", running.admin_addr);
     println!(
-        "  token issuer:  {} (discovery at /.well-known/openid-configuration)",
+        "  token issuer:  {} (SMART provider; discovery at /.well-known/openid-configuration)",
         idp.issuer()
+    );
+    println!(
+        "  token issuer:  {} (primary authority; its tokens are authorized by role)",
+        tenant.issuer()
     );
     println!("  FHIR stand-in: {}", fhir.base_url());
     println!(
@@ -159,11 +170,12 @@ pub async fn run(
         true
     };
     idp.stop();
+    tenant.stop();
     drop(fhir);
     Ok(all_matched)
 }
 
-fn examples(idp: &LocalIssuer) -> Vec<Example> {
+fn examples(idp: &LocalIssuer, tenant: &LocalIssuer) -> Vec<Example> {
     let now = unix_now();
     let claims = |f: &dyn Fn(&mut Value)| {
         let mut c = json!({
@@ -175,6 +187,10 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
         c
     };
     let ok = idp.mint(&claims(&|_| {}));
+    let reader = tenant.mint(&json!({
+        "iss": tenant.issuer(), "sub": "service-a", "aud": "https://fhir.demo", "appid": "reporting-service",
+        "roles": ["globalReader"], "iat": now, "exp": now + 3600,
+    }));
     vec![
         Example {
             title: "succeeds: patient-portal reads its own patient",
@@ -297,6 +313,22 @@ fn examples(idp: &LocalIssuer) -> Vec<Example> {
             token: Some(idp.mint(&claims(&|c| c["scp"] = json!("patient/Observation.r")))),
             expect: 403,
             answer: "error=\"insufficient_scope\", scope=\"patient/Observation.s\"",
+        },
+        Example {
+            title: "succeeds: a primary-authority service token with the globalReader role reads",
+            method: "GET",
+            path: "/Patient/123",
+            token: Some(reader.clone()),
+            expect: 200,
+            answer: "the Patient resource (roles decide, not SMART scopes)",
+        },
+        Example {
+            title: "rejected: the same globalReader token writes",
+            method: "POST",
+            path: "/Patient",
+            token: Some(reader),
+            expect: 403,
+            answer: "error=\"insufficient_scope\", needs the data action write",
         },
         Example {
             title: "rejected: write with a Read-only application",

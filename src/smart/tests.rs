@@ -17,6 +17,7 @@ fn token_as(scp: &str, fhir_user: &str, smart: bool) -> VerifiedToken {
         scopes: Some(scp.into()),
         smart,
         grants: scope::parse(scp).expect("valid scopes"),
+        roles: None,
     };
     VerifiedToken::new(
         std::sync::Arc::new(class),

@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::config::{Config, LoadOptions};
+use crate::config::{Config, LoadOptions, PrimaryAuthorization};
 use crate::demo::issuer::{self, sign_compact, SigningKey};
 
 const NOW: u64 = 1_800_000_000;
@@ -856,7 +856,7 @@ fn g1_primary_tokens_need_the_primary_audience() {
 fn q10_enforce_mode_applies_smart_claims_to_primary_tokens() {
     let primary = [AuthorityRole::Primary];
     let enforce = ValidationSettings {
-        primary_smart_mode: PrimarySmartMode::Enforce,
+        primary_authorization: Some(PrimaryAuthorization::Smart),
         ..settings()
     };
     let bare = ok(&json!({"iss": ISS, "aud": "https://fhir.example", "exp": NOW + 60}));

@@ -257,7 +257,8 @@ async fn q10_enforce_mode_makes_primary_tokens_read_only_smart_tokens() {
     let w = World::new().await;
     let p = w
         .proxy_with(|s| {
-            s.validation.primary_smart_mode = fhir_jwt_proxy::config::PrimarySmartMode::Enforce
+            s.validation.primary_authorization =
+                Some(fhir_jwt_proxy::config::PrimaryAuthorization::Smart)
         })
         .await;
     assert_eq!(

@@ -8,7 +8,9 @@ use crate::support::*;
 
 fn with_proxy_object(w: &World, proxy: Value) -> Value {
     let mut c = w.config();
+    let roles = c["proxy"]["roles"].clone();
     c["proxy"] = proxy;
+    c["proxy"]["roles"] = roles;
     c
 }
 
@@ -138,11 +140,11 @@ async fn hand_entered_endpoints_skip_discovery() {
     let mut config = w.config();
     config["authenticationConfiguration"]["smartIdentityProviders"][0]["authority"] =
         json!(format!("http://{dead}/realms/a"));
-    config["proxy"] = json!({"providers": [{
+    config["proxy"]["providers"] = json!([{
         "authority": format!("http://{dead}/realms/a"),
         "issuer": w.smart_a.issuer(),
         "jwksUri": format!("{}/jwks", w.smart_a.issuer()),
-    }]});
+    }]);
     let p = start_proxy(&config, &w.upstream.base_url(), |_| {}).await;
     wait_ready(&p).await;
     assert_eq!(

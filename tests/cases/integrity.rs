@@ -55,7 +55,7 @@ async fn round_trip(
 #[tokio::test]
 async fn bodies_arrive_byte_identical_in_both_directions_under_concurrency() {
     let w = World::new().await;
-    let p = w.proxy().await;
+    let p = w.passthrough_proxy().await;
     // A primary-authority token passes through (Q10), so it may POST.
     let token = w.primary_token();
     let url = url(&p, "/Binary/stream-echo");
@@ -95,7 +95,7 @@ async fn bodies_arrive_byte_identical_in_both_directions_under_concurrency() {
 #[tokio::test]
 async fn a_response_cut_off_upstream_is_aborted_and_the_next_request_is_served() {
     let w = World::new().await;
-    let p = w.proxy().await;
+    let p = w.passthrough_proxy().await;
     let response = client()
         .get(url(&p, "/Binary/truncated"))
         .bearer_auth(w.primary_token())
@@ -133,7 +133,7 @@ async fn raw(p: &fhir_jwt_proxy::server::Running, request: &[u8]) -> String {
 #[tokio::test]
 async fn request_smuggling_and_malformed_framing_are_refused_and_not_forwarded() {
     let w = World::new().await;
-    let p = w.proxy().await;
+    let p = w.passthrough_proxy().await;
     let t = w.primary_token();
     let cases: Vec<(&str, String)> = vec![
         ("CL and TE together", format!("POST /Binary/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGPOST /Patient HTTP/1.1\r\nHost: x\r\n\r\n")),
@@ -215,7 +215,7 @@ async fn a_stalled_upstream_body_is_aborted_not_hung() {
 #[tokio::test]
 async fn an_upstream_that_closes_every_connection_is_served_normally() {
     let w = World::new().await;
-    let p = w.proxy().await;
+    let p = w.passthrough_proxy().await;
     let t = w.primary_token();
     for _ in 0..20 {
         assert_eq!(status(&p, "/Binary/close", Some(&t)).await, 200);
@@ -230,7 +230,7 @@ async fn an_upstream_that_closes_every_connection_is_served_normally() {
 #[tokio::test]
 async fn sequential_requests_reuse_one_upstream_connection() {
     let w = World::new().await;
-    let p = w.proxy().await;
+    let p = w.passthrough_proxy().await;
     let t = w.primary_token();
     // Small answers (read whole) and a streamed one (a large echo) both give their connection back at their end.
     for i in 0..10 {

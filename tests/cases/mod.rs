@@ -10,6 +10,7 @@ mod key_sets;
 mod operations;
 mod real_fhir;
 mod real_idp;
+mod roles;
 mod smart;
 mod tls;
 mod token_cache;

@@ -541,3 +541,35 @@ async fn connections_beyond_the_limit_are_closed_at_accept() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(status(&p, "/metadata", None).await, 200);
 }
+
+#[tokio::test]
+async fn q10_roles_are_reloaded_with_the_file_and_a_bad_roles_file_changes_nothing() {
+    let w = World::new().await;
+    let path = temp_file("roles");
+    let p = reloading_proxy(&w, &path, &w.config()).await;
+    let reader = w.primary_token_with(&json!(["globalReader"]));
+    assert_eq!(status(&p, "/Patient/1", Some(&reader)).await, 200);
+    // A bad roles list: refused at reload, the old roles keep serving.
+    let mut bad = w.config();
+    bad["proxy"]["roles"][1]["dataActions"] = json!(["read", "reed"]);
+    write_by_rename(&path, &bad);
+    let reported = eventually(async || readyz(&p).await.1["lastReload"]["ok"] == false).await;
+    assert!(reported, "the failed reload is shown on /readyz");
+    let (_, v) = readyz(&p).await;
+    let error = v["lastReload"]["error"].as_str().expect("error text");
+    assert!(error.contains("proxy.roles[1].dataActions[1]"), "{error}");
+    assert_eq!(status(&p, "/Patient/1", Some(&reader)).await, 200);
+    // A good file without globalReader: the same token is refused from the reload on (the token cache is new).
+    let mut fewer = w.config();
+    fewer["proxy"]["roles"]
+        .as_array_mut()
+        .expect("roles")
+        .retain(|r| r["name"] != "globalReader");
+    write_by_rename(&path, &fewer);
+    let refused = eventually(async || status(&p, "/Patient/1", Some(&reader)).await == 403).await;
+    assert!(refused, "the reader role is gone after the reload");
+    assert_eq!(
+        status(&p, "/Patient/1", Some(&w.primary_token())).await,
+        200
+    );
+}

@@ -58,9 +58,10 @@ impl World {
         }
     }
 
-    /// The authenticationConfiguration of this world, in the wrapped shape.
+    /// The authenticationConfiguration of this world, in the wrapped shape, with the roles primary tokens are
+    /// authorized by ([`World::primary_token`] holds `globalAdmin`).
     pub fn config(&self) -> Value {
-        json!({"authenticationConfiguration": {
+        json!({"proxy": {"roles": roles_json()}, "authenticationConfiguration": {
             "authority": self.primary.issuer(),
             "audience": "https://fhir.example",
             "smartIdentityProviders": [
@@ -78,6 +79,16 @@ impl World {
     /// A proxy in front of the recording upstream, ready (every key set loaded).
     pub async fn proxy(&self) -> Running {
         self.proxy_with(|_| {}).await
+    }
+
+    /// A proxy that forwards primary tokens after authentication (Q10 passthrough): for the transport tests, whose
+    /// `/Binary/echo` and framing probes are no FHIR interaction a role could authorize.
+    pub async fn passthrough_proxy(&self) -> Running {
+        self.proxy_with(|s| {
+            s.validation.primary_authorization =
+                Some(fhir_jwt_proxy::config::PrimaryAuthorization::Passthrough)
+        })
+        .await
     }
 
     pub async fn proxy_with(&self, tweak: impl FnOnce(&mut RunSettings)) -> Running {
@@ -108,13 +119,33 @@ impl World {
         }))
     }
 
+    /// A primary-authority token with the role `globalAdmin` (every data action).
     pub fn primary_token(&self) -> String {
+        self.primary_token_with(&json!(["globalAdmin"]))
+    }
+
+    /// A primary-authority token whose `roles` claim is `roles` (`Value::Null`: no roles claim).
+    pub fn primary_token_with(&self, roles: &Value) -> String {
         let now = unix_now();
-        self.primary.mint(&json!({
+        let mut claims = json!({
             "iss": self.primary.issuer(), "sub": "oid-1", "aud": "https://fhir.example",
             "appid": "entra-app", "iat": now, "exp": now + 600,
-        }))
+        });
+        if !roles.is_null() {
+            claims["roles"] = roles.clone();
+        }
+        self.primary.mint(&claims)
     }
+}
+
+/// The roles of the test world, shaped like microsoft/fhir-server's roles.json.
+pub fn roles_json() -> Value {
+    json!([
+        {"name": "globalAdmin", "dataActions": ["*"], "notDataActions": [], "scopes": ["/"]},
+        {"name": "globalReader", "dataActions": ["read"], "notDataActions": [], "scopes": ["/"]},
+        {"name": "globalWriter", "dataActions": ["*"], "notDataActions": ["hardDelete", "delete"], "scopes": ["/"]},
+        {"name": "globalExporter", "dataActions": ["read", "export"], "scopes": ["/"]}
+    ])
 }
 
 /// Settings for a proxy on ephemeral loopback ports with fast retries.
