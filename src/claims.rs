@@ -1,5 +1,5 @@
-//! Claim → upstream header mapping by dotted paths into nested JSON (seed 002's "Datenzuordnung"), and the claim the
-//! upstream should trust as the user key (seed 000 uses `sub`, seed 004 any unique claim).
+//! Claim → upstream header mapping by dotted paths into nested JSON (as SSO gateways map claims), and the claim the
+//! upstream should trust as the user key (`sub` by default, or any unique claim the operator names).
 //!
 //! In: the validated mapping and a verified token's claims. Out: header name/value pairs for the upstream.
 //! Arrays become a comma-separated list; a value that itself contains a comma is refused for that header (never

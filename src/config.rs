@@ -12,7 +12,7 @@
 //! Errors: [`ConfigError`], whose message always starts with the JSON path of the offending value, then the rule.
 //! Loading touches no network and binds no port (`check --offline` is just this module).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -36,6 +36,9 @@ pub enum ConfigError {
         #[source]
         source: serde_json::Error,
     },
+    /// Several problems of one file, each with its path, one per line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<ConfigError>),
     #[error("cannot read config file {file}: {source}")]
     Io {
         file: String,
@@ -263,7 +266,7 @@ impl Config {
                 source,
             })?;
         let serde_json::Value::Object(mut top) = value else {
-            return Err(ConfigError::invalid("$", "must be a JSON object (rule A1)"));
+            return Err(ConfigError::invalid("$", "must be a JSON object"));
         };
 
         // The `proxy` object at the file's top level, for the two wrapped shapes.
@@ -278,13 +281,13 @@ impl Config {
             let Some(serde_json::Value::Object(mut props)) = top.remove("properties") else {
                 return Err(ConfigError::invalid(
                     "properties",
-                    "must be an object holding authenticationConfiguration (rule A1)",
+                    "must be an object holding authenticationConfiguration",
                 ));
             };
             let Some(auth) = props.remove("authenticationConfiguration") else {
                 return Err(ConfigError::invalid(
                     "properties.authenticationConfiguration",
-                    "is required (rule A1)",
+                    "is required",
                 ));
             };
             (auth, "properties.authenticationConfiguration.", settings)
@@ -293,7 +296,7 @@ impl Config {
             if let Some(other) = top.keys().find(|k| *k != "authenticationConfiguration") {
                 return Err(ConfigError::invalid(
                     other.clone(),
-                    "unknown field next to authenticationConfiguration (rule A1)",
+                    "unknown field next to authenticationConfiguration",
                 ));
             }
             let auth = top
@@ -307,7 +310,7 @@ impl Config {
         if !raw_value.is_object() {
             return Err(ConfigError::invalid(
                 root_path(prefix),
-                "must be a JSON object (rule A1)",
+                "must be a JSON object",
             ));
         }
         let mut raw: RawAuthenticationConfiguration = parse_at(raw_value, prefix)?;
@@ -359,6 +362,36 @@ fn parse_at<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Every problem of one file, collected: an operator fixes them all in one round.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// The value, or `None` with the error kept.
+    fn take<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::invalid(path, message));
+    }
+
+    /// `Ok(value)` when nothing was found, else one error (or all of them).
+    fn finish<T>(mut self, value: impl FnOnce() -> Option<T>) -> Result<T, ConfigError> {
+        match self.0.len() {
+            0 => value().ok_or_else(|| ConfigError::invalid("$", "is not a valid configuration")),
+            1 => Err(self.0.remove(0)),
+            _ => Err(ConfigError::Many(self.0)),
+        }
+    }
+}
+
 fn validate(
     raw: RawAuthenticationConfiguration,
     mut settings: RawFileSettings,
@@ -367,25 +400,29 @@ fn validate(
     opts: LoadOptions,
 ) -> Result<Config, ConfigError> {
     let p = |rest: &str| format!("{prefix}{rest}");
+    let mut problems = Problems::default();
 
     // A1/G1: the primary pair is optional, but both or neither.
+    let primary_configured = raw.authority.is_some() || raw.audience.is_some();
     let primary = match (raw.authority, raw.audience) {
         (None, None) => None,
-        (Some(authority), Some(audience)) => Some(PrimaryAuthority {
-            authority: parse_authority(&authority, &p("authority"), opts)?,
-            audience: non_empty(audience, &p("audience"), "rule A1").map(Audience)?,
-        }),
+        (Some(authority), Some(audience)) => {
+            let authority = problems.take(parse_authority(&authority, &p("authority"), opts));
+            let audience = problems.take(plain_value(audience, &p("audience")).map(Audience));
+            authority
+                .zip(audience)
+                .map(|(authority, audience)| PrimaryAuthority {
+                    authority,
+                    audience,
+                })
+        }
         (Some(_), None) => {
-            return Err(ConfigError::invalid(
-                p("audience"),
-                "is required when authority is set (rule G1)",
-            ))
+            problems.add(p("audience"), "is required when authority is set");
+            None
         }
         (None, Some(_)) => {
-            return Err(ConfigError::invalid(
-                p("authority"),
-                "is required when audience is set (rule G1)",
-            ))
+            problems.add(p("authority"), "is required when audience is set");
+            None
         }
     };
 
@@ -394,83 +431,112 @@ fn validate(
     let raw_providers = match raw.smart_identity_providers {
         None => Vec::new(),
         Some(providers) if providers.is_empty() => {
-            return Err(ConfigError::invalid(
-                providers_path,
-                "must hold at least one provider; omit it or set it to null to use only the primary authority (rule A2)",
-            ))
+            problems.add(
+                &providers_path,
+                "must hold at least one provider; omit it or set it to null to use only the primary authority",
+            );
+            Vec::new()
         }
         Some(providers) => providers,
     };
     if raw_providers.len() > MAX_SMART_PROVIDERS {
-        return Err(ConfigError::invalid(
-            providers_path,
-            "The maximum number of SMART identity providers is 2. (rule A2)",
-        ));
+        problems.add(
+            &providers_path,
+            format!(
+                "The maximum number of SMART identity providers is {MAX_SMART_PROVIDERS}. This file has {}.",
+                raw_providers.len()
+            ),
+        );
     }
     let mut smart_providers = Vec::with_capacity(raw_providers.len());
-    let mut seen_authorities: Vec<String> = Vec::new();
-    let mut seen_clients: HashSet<String> = HashSet::new();
+    // A3: authority key → where it was first seen and as written.
+    let mut seen_authorities: Vec<(String, String, String)> = Vec::new();
+    // A5: client id → where it was first seen.
+    let mut seen_clients: HashMap<String, String> = HashMap::new();
+    let mut providers_broken = false;
     for (i, raw_provider) in raw_providers.into_iter().enumerate() {
         let pp = format!("{providers_path}[{i}]");
         let Some(raw_provider) = raw_provider else {
-            return Err(ConfigError::invalid(pp, "must not be null (rule A2)"));
+            problems.add(pp, "must not be null");
+            providers_broken = true;
+            continue;
         };
         let authority_path = format!("{pp}.authority");
-        let authority_text = raw_provider
-            .authority
-            .ok_or_else(|| ConfigError::invalid(&authority_path, "is required (rule A3)"))?;
-        let authority = parse_authority(&authority_text, &authority_path, opts)?;
-        // A3: unique across providers, also after trimming one trailing '/'.
-        let key = authority.key().to_string();
-        if seen_authorities.contains(&key) {
-            return Err(ConfigError::invalid(
-                authority_path,
-                "All SMART identity provider authorities must be unique. (rule A3)",
-            ));
+        let authority = match raw_provider.authority {
+            None => {
+                problems.add(&authority_path, "is required");
+                None
+            }
+            Some(text) => problems.take(parse_authority(&text, &authority_path, opts)),
+        };
+        if let Some(authority) = &authority {
+            // A3: unique across providers, also after normalisation and trimming one trailing '/'.
+            let key = authority.key().to_string();
+            match seen_authorities.iter().find(|(k, _, _)| *k == key) {
+                Some((_, first_path, first_text)) if *first_text == authority.as_str() => problems.add(
+                    &authority_path,
+                    format!("All SMART identity provider authorities must be unique. This one is also at {first_path}."),
+                ),
+                Some((_, first_path, first_text)) => problems.add(
+                    &authority_path,
+                    format!(
+                        "All SMART identity provider authorities must be unique. \"{authority}\" is the same authority as \"{first_text}\" at {first_path} once normalised (host case, default port, one trailing /)."
+                    ),
+                ),
+                None => seen_authorities.push((key, authority_path.clone(), authority.as_str().to_string())),
+            }
         }
-        seen_authorities.push(key);
 
         let apps_path = format!("{pp}.applications");
         let raw_apps = match raw_provider.applications {
             Some(apps) if !apps.is_empty() => apps,
             _ => {
-                return Err(ConfigError::invalid(
-                    apps_path,
-                    "One or more SMART applications are null: at least one application is required (rule A4)",
-                ))
+                problems.add(
+                    &apps_path,
+                    "One or more SMART applications are null: at least one application is required",
+                );
+                Vec::new()
             }
         };
         if raw_apps.len() > MAX_APPLICATIONS_PER_PROVIDER {
-            return Err(ConfigError::invalid(
-                apps_path,
+            problems.add(
+                &apps_path,
                 format!(
-                    "at most {MAX_APPLICATIONS_PER_PROVIDER} applications per provider, found {} (rules A4, Q1)",
+                    "at most {MAX_APPLICATIONS_PER_PROVIDER} applications per provider, found {}",
                     raw_apps.len()
                 ),
-            ));
+            );
         }
         let mut applications = Vec::with_capacity(raw_apps.len());
         for (j, raw_app) in raw_apps.into_iter().enumerate() {
             let ap = format!("{apps_path}[{j}]");
             let Some(raw_app) = raw_app else {
-                return Err(ConfigError::invalid(
-                    ap,
-                    "One or more SMART applications are null (rule A4)",
-                ));
+                problems.add(ap, "One or more SMART applications are null");
+                continue;
             };
-            applications.push(validate_application(raw_app, &ap, &mut seen_clients)?);
+            if let Some(app) = validate_application(raw_app, &ap, &mut seen_clients, &mut problems)
+            {
+                applications.push(app);
+            }
         }
-        smart_providers.push(SmartProvider {
-            authority,
-            applications,
-        });
+        match authority {
+            Some(authority) => smart_providers.push(SmartProvider {
+                authority,
+                applications,
+            }),
+            None => providers_broken = true,
+        }
     }
 
-    if primary.is_none() && smart_providers.is_empty() {
-        return Err(ConfigError::invalid(
+    if !primary_configured
+        && smart_providers.is_empty()
+        && !providers_broken
+        && problems.0.is_empty()
+    {
+        problems.add(
             root_path(prefix),
-            "no identity provider configured: set authority/audience or smartIdentityProviders (rules A1, A2)",
-        ));
+            "no identity provider configured: set authority/audience or smartIdentityProviders",
+        );
     }
 
     let raw_extensions = extensions::RawExtensions {
@@ -489,8 +555,13 @@ fn validate(
                 .map(|(i, p)| (AuthorityRole::Smart(i), &p.authority)),
         )
         .collect();
-    let mut extensions = extensions::validate(raw_extensions, settings_path, &roles, opts)?;
-    let role_settings = roles::validate(
+    let mut extensions = problems.take(extensions::validate(
+        raw_extensions,
+        settings_path,
+        &roles,
+        opts,
+    ));
+    let role_settings = problems.take(roles::validate(
         roles::RawRoleSettings {
             primary_authorization: settings.primary_authorization.take(),
             primary_smart_mode: settings.primary_smart_mode.take(),
@@ -498,76 +569,96 @@ fn validate(
             roles_claim: settings.roles_claim.take(),
         },
         settings_path,
-        extensions.primary_roles_claim.take(),
-    )?;
-    Ok(Config {
-        roles: role_settings,
-        primary,
-        smart_providers,
-        smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
-        file_settings: validate_settings(settings, settings_path)?,
-        extensions,
-        path_prefix: prefix,
+        extensions
+            .as_mut()
+            .and_then(|e| e.primary_roles_claim.take()),
+    ));
+    let file_settings = problems.take(validate_settings(settings, settings_path));
+    problems.finish(|| {
+        Some(Config {
+            roles: role_settings?,
+            primary,
+            smart_providers,
+            smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
+            file_settings: file_settings?,
+            extensions: extensions?,
+            path_prefix: prefix,
+        })
     })
 }
 
+/// One application; its problems go to `problems` (all of them, not only the first).
 fn validate_application(
     raw: RawApplication,
     ap: &str,
-    seen_clients: &mut HashSet<String>,
-) -> Result<Application, ConfigError> {
+    seen_clients: &mut HashMap<String, String>,
+    problems: &mut Problems,
+) -> Option<Application> {
     let client_path = format!("{ap}.clientId");
-    let client_id = non_empty(
-        raw.client_id
-            .ok_or_else(|| ConfigError::invalid(&client_path, "is required (rule A5)"))?,
-        &client_path,
-        "rule A5",
-    )?;
-    if !seen_clients.insert(client_id.clone()) {
-        return Err(ConfigError::invalid(
-            client_path,
-            "All SMART identity provider application client ids must be unique. (rule A5)",
-        ));
+    let client_id = match raw.client_id {
+        None => {
+            problems.add(&client_path, "is required");
+            None
+        }
+        Some(id) => problems.take(plain_value(id, &client_path)),
+    };
+    if let Some(id) = &client_id {
+        if let Some(first) = seen_clients.get(id) {
+            problems.add(
+                &client_path,
+                format!(
+                    "All SMART identity provider application client ids must be unique. clientId \"{id}\" at {ap} is also at {}.",
+                    first.trim_end_matches(".clientId")
+                ),
+            );
+        } else {
+            seen_clients.insert(id.clone(), client_path.clone());
+        }
     }
     let audience_path = format!("{ap}.audience");
-    let audience = non_empty(
-        raw.audience
-            .ok_or_else(|| ConfigError::invalid(&audience_path, "is required (rule A6)"))?,
-        &audience_path,
-        "rule A6",
-    )?;
+    let audience = match raw.audience {
+        None => {
+            problems.add(&audience_path, "is required");
+            None
+        }
+        Some(a) => problems.take(plain_value(a, &audience_path)),
+    };
 
     let actions_path = format!("{ap}.allowedDataActions");
     let raw_actions = match raw.allowed_data_actions {
         Some(a) if !a.is_empty() => a,
         _ => {
-            return Err(ConfigError::invalid(
-                actions_path,
-                "must be a non-empty array (rule A7)",
-            ))
+            problems.add(&actions_path, "must be a non-empty array");
+            Vec::new()
         }
     };
     let mut allowed_data_actions = Vec::with_capacity(raw_actions.len());
+    let mut actions_ok = true;
     for (k, action) in raw_actions.iter().enumerate() {
         let action_path = format!("{actions_path}[{k}]");
         let action = match action.as_deref() {
             Some("Read") => DataAction::Read,
             _ => {
-                return Err(ConfigError::invalid(
+                problems.add(
                     action_path,
-                    "One or more SMART application allowedDataActions values are invalid: the only valid value is \"Read\" (rule A7)",
-                ))
+                    "One or more SMART application allowedDataActions values are invalid: the only valid value is \"Read\"",
+                );
+                actions_ok = false;
+                continue;
             }
         };
         if allowed_data_actions.contains(&action) {
-            return Err(ConfigError::invalid(
+            problems.add(
                 action_path,
-                "duplicate value: One or more SMART application allowedDataActions values are invalid (rule A7)",
-            ));
+                "duplicate value: One or more SMART application allowedDataActions values are invalid",
+            );
+            actions_ok = false;
+            continue;
         }
         allowed_data_actions.push(action);
     }
-    Ok(Application {
+    let (client_id, audience) = (client_id?, audience?);
+    (actions_ok && !allowed_data_actions.is_empty()).then(|| Application {
         client_id: ClientId(client_id.into()),
         audience: Audience(audience),
         allowed_data_actions,
@@ -580,7 +671,7 @@ fn validate_settings(raw: RawFileSettings, path: &str) -> Result<FileSettings, C
         if leeway > MAX_CLOCK_LEEWAY_SECS {
             return Err(ConfigError::invalid(
                 format!("{path}.clockLeewaySeconds"),
-                format!("must be 0..={MAX_CLOCK_LEEWAY_SECS} (rule Q15)"),
+                format!("must be 0..={MAX_CLOCK_LEEWAY_SECS}"),
             ));
         }
     }
@@ -593,7 +684,7 @@ fn validate_settings(raw: RawFileSettings, path: &str) -> Result<FileSettings, C
                 .ok_or_else(|| {
                     ConfigError::invalid(
                         format!("{path}.fhirBaseUrl"),
-                        "must be an absolute http(s) URL (rule D6)",
+                        "must be an absolute http(s) URL",
                     )
                 })
         })
@@ -614,11 +705,15 @@ fn root_path(prefix: &str) -> String {
     }
 }
 
-fn non_empty(value: String, path: &str, rule: &str) -> Result<String, ConfigError> {
+/// An id, audience or authority as written: not empty, and no leading or trailing whitespace (a pasted newline or
+/// space would never match a token's claim, and would be invisible in the file).
+fn plain_value(value: String, path: &str) -> Result<String, ConfigError> {
     if value.trim().is_empty() {
+        Err(ConfigError::invalid(path, "must not be empty"))
+    } else if value.trim() != value {
         Err(ConfigError::invalid(
             path,
-            format!("must not be empty ({rule})"),
+            "must not start or end with whitespace (spaces, tabs, newlines)",
         ))
     } else {
         Ok(value)
@@ -627,40 +722,43 @@ fn non_empty(value: String, path: &str, rule: &str) -> Result<String, ConfigErro
 
 /// A3, Q16: an absolute https URL (http only with the insecure flag), no query or fragment, no credentials.
 fn parse_authority(text: &str, path: &str, opts: LoadOptions) -> Result<Authority, ConfigError> {
-    let text = non_empty(text.to_string(), path, "rule A3")?;
-    let url = Url::parse(&text).map_err(|e| {
-        ConfigError::invalid(
-            path,
-            format!("must be a fully qualified URL ({e}) (rule A3)"),
-        )
-    })?;
+    let text = plain_value(text.to_string(), path)?;
+    let url = Url::parse(&text)
+        .map_err(|e| ConfigError::invalid(path, format!("must be a fully qualified URL ({e})")))?;
     match url.scheme() {
         "https" => {}
         "http" if opts.allow_insecure_http => {}
         "http" => {
             return Err(ConfigError::invalid(
                 path,
-                "must use https; http is allowed only with --allow-insecure-http (rules A3, Q16)",
+                "must use https; http is allowed only with --allow-insecure-http",
             ))
         }
         other => {
             return Err(ConfigError::invalid(
                 path,
-                format!("must be an https URL, not {other} (rule A3)"),
+                format!("must be an https URL, not {other}"),
             ))
         }
     }
     if !url.has_host() || url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError::invalid(
             path,
-            "must be a URL with a host and no query or fragment (rule A3)",
+            "must be a URL with a host and no query or fragment",
+        ));
+    }
+    if url
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/.well-known/openid-configuration")
+    {
+        return Err(ConfigError::invalid(
+            path,
+            "names the discovery document; give the issuer's base URL and the proxy appends /.well-known/openid-configuration",
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConfigError::invalid(
-            path,
-            "must not carry credentials (rule A3)",
-        ));
+        return Err(ConfigError::invalid(path, "must not carry credentials"));
     }
     Ok(Authority(url))
 }

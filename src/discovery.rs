@@ -33,11 +33,11 @@ pub enum DiscoveryError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{url}: {field} is missing or not a valid URL/string (rule B1)")]
+    #[error("{url}: {field} is missing or not a valid URL/string")]
     BadMetadata { url: String, field: &'static str },
-    #[error("{url}: must use https; http is allowed only with --allow-insecure-http (rule Q16)")]
+    #[error("{url}: must use https; http is allowed only with --allow-insecure-http")]
     Insecure { url: String },
-    #[error("{url}: the JWKS holds no usable signing key (rule B8)")]
+    #[error("{url}: the JWKS holds no usable signing key")]
     NoUsableKeys { url: String },
 }
 

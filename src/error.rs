@@ -68,7 +68,7 @@ pub enum TokenError {
     BadScopes,
     #[error("{0} is not a string that can be carried in a header")]
     UnsafeClaim(&'static str),
-    #[error("{0} (rules E9-E13, Q4)")]
+    #[error("{0}")]
     BadScope(crate::smart::scope::ScopeError),
     #[error("mapped claim for {0} is missing or not usable as a header value")]
     MappedClaimMissing(String),
@@ -116,6 +116,15 @@ impl TokenError {
     }
 }
 
+/// A reason as the code states it, with its rule id (`... (rule Q18)`, for tests and the rules in docs/rules.md),
+/// without the id: what a client reads explains itself.
+pub fn without_rule_id(why: &str) -> &str {
+    match why.find(" (rule") {
+        Some(i) if why.ends_with(')') => &why[..i],
+        _ => why,
+    }
+}
+
 /// Why a valid token may not make this request: 403 `insufficient_scope` (H4, F4, D6).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Forbidden {
@@ -129,19 +138,19 @@ pub enum Forbidden {
     Unclassifiable(crate::smart::request::Unclassifiable),
     #[error("the token carries no SMART clinical scope")]
     NoClinicalScope,
-    #[error("{interaction} needs scope {needed}: {why}")]
+    #[error("{interaction} needs scope {needed}: {}", without_rule_id(why))]
     InsufficientScope {
         interaction: &'static str,
         /// What would have been needed, for the challenge's `scope` parameter.
         needed: String,
         why: &'static str,
     },
-    #[error("{0}")]
+    #[error("{}", without_rule_id(.0))]
     NotConfinable(&'static str),
     /// Q19: the client's own copy of a parameter the proxy uses to confine the request.
     #[error("{0}")]
     ConfiningParameter(&'static str),
-    #[error("this operation is not allowed with SMART scopes (rule Q13)")]
+    #[error("this operation is not available with SMART scopes through this proxy: only $export (with system/ scopes) and Patient/<id>/$everything are")]
     OperationNotAllowed,
     /// Q10: no role of the token grants the data action the request needs.
     #[error("{interaction} needs the data action {action}, which no role of this token grants")]

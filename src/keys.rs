@@ -350,7 +350,7 @@ pub struct IssuerKeys {
     /// For `/readyz` and logs: why the last fetch failed.
     last_error: Mutex<Option<String>>,
     metrics: Metrics,
-    /// Hand-entered `issuer` and `jwks_uri`: discovery is skipped for this authority (seed 004's "Discovery" off).
+    /// Hand-entered `issuer` and `jwks_uri`: discovery is skipped for this authority (for providers without discovery).
     pub manual: Option<ProviderMetadata>,
 }
 

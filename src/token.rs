@@ -461,7 +461,7 @@ impl<'a> FhirUser<'a> {
 }
 
 /// What every token of one issuer, client and scope string has alike. The token cache keeps one copy for all of
-/// them (issue 6: 100,000 cached tokens in 64 MiB), so this is worked out per token but stored per kind of token.
+/// them (the budget: 100,000 cached tokens in 64 MiB), so this is worked out per token but stored per kind of token.
 #[derive(Debug, PartialEq, Eq)]
 pub struct TokenClass {
     pub role: AuthorityRole,
@@ -540,14 +540,14 @@ impl Hash for TokenClass {
 }
 
 /// A token whose signature, issuer, times and provider/application claims all passed. Small on purpose, as the
-/// token cache holds many (issue 6): the shared [`TokenClass`], and the token's own strings (the user key, then
+/// token cache holds many (100,000 within 64 MiB): the shared [`TokenClass`], and the token's own strings (the user key, then
 /// `fhirUser`) in one allocation with offsets. 56 bytes.
 #[derive(Clone, PartialEq)]
 pub struct VerifiedToken {
     class: Arc<TokenClass>,
     /// The user key (`sub`, or the mapped claim), then `fhirUser`.
     text: Box<str>,
-    /// Claim → header mappings for the upstream (seed 002); usually none, which costs no allocation.
+    /// Claim → header mappings for the upstream; usually none, which costs no allocation.
     mapped_headers: Box<[(http::HeaderName, http::HeaderValue)]>,
     pub expires_at: f64,
     /// Where the user key ends in `text`; [`NONE_U16`] when the token has none.
@@ -639,7 +639,7 @@ impl VerifiedToken {
         &self.class.grants
     }
 
-    /// The user key the upstream trusts: `sub`, or the claim the operator mapped (seed 000/004).
+    /// The user key the upstream trusts: `sub`, or the claim the operator mapped.
     pub fn subject(&self) -> Option<&str> {
         (self.subject_end != NONE_U16).then(|| &self.text[..usize::from(self.subject_end)])
     }
@@ -656,7 +656,7 @@ impl VerifiedToken {
         })
     }
 
-    /// Claim → header mappings for the upstream (seed 002).
+    /// Claim → header mappings for the upstream.
     pub fn mapped_headers(&self) -> &[(http::HeaderName, http::HeaderValue)] {
         &self.mapped_headers
     }
@@ -701,7 +701,7 @@ pub fn identify(
     let claims = &jws.claims;
     let issuer: Box<str> = jws.issuer()?.into();
     let client_id = client_id(claims)?;
-    // Seed 000/004: the user key the upstream trusts is `sub` unless the operator mapped another claim.
+    // The user key the upstream trusts is `sub` unless the operator mapped another claim.
     let mapping_for = |role: AuthorityRole| config.extensions.mapping(role).unwrap_or(&NO_MAPPING);
     let audiences = audiences(claims)?;
 

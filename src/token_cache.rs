@@ -7,7 +7,7 @@
 //! Entries live `min(exp - now, ttl)`, bounded by weight (an estimate of each entry's heap bytes). The key is the
 //! SHA-256 of the token, not the token: a hash collision is as infeasible as forging the signature.
 //!
-//! Memory (issue 6: 100,000 cached tokens within 64 MiB): moka's own bookkeeping is ≈ 410 bytes an entry, so what
+//! Memory (the budget: 100,000 cached tokens within 64 MiB): moka's own bookkeeping is ≈ 410 bytes an entry, so what
 //! we add is kept small. The entry's value sits inline in moka's entry; the token is one 56-byte allocation plus
 //! one string (the user key and `fhirUser`); what tokens of one issuer, client and scope string share (the scopes
 //! and their parsed grants) is kept once, through [`TokenCache::share_class`]. ≈ 520 bytes a token in all

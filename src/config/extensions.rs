@@ -58,7 +58,7 @@ pub(super) struct RawAudit {
 pub struct Extensions {
     /// The merged mapping for each authority: index 0 the primary, `i + 1` SMART provider `i`.
     mappings: Vec<ClaimMapping>,
-    /// Hand-entered `issuer` + `jwks_uri`, by the same index: no discovery for those (seed 004's "Discovery" switch).
+    /// Hand-entered `issuer` + `jwks_uri`, by the same index: no discovery for those (for providers without discovery).
     endpoints: Vec<Option<ProviderMetadata>>,
     /// Every header any mapping sets (stripped from client requests first).
     pub mapped_headers: Vec<HeaderName>,
@@ -127,7 +127,7 @@ fn url(raw: &str, path: &str, opts: LoadOptions) -> Result<Url, ConfigError> {
         "http" if u.has_host() && opts.allow_insecure_http => Ok(u),
         "http" => Err(ConfigError::invalid(
             path,
-            "must use https; http is allowed only with --allow-insecure-http (rule Q16)",
+            "must use https; http is allowed only with --allow-insecure-http",
         )),
         _ => Err(ConfigError::invalid(path, "must be an https URL")),
     }

@@ -118,7 +118,11 @@ impl fmt::Display for ScopeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The scope is token content: keep it short in client-facing text.
         let shown: String = self.scope.chars().take(80).collect();
-        write!(f, "scope '{shown}' {}", self.why)
+        write!(
+            f,
+            "scope '{shown}' {}",
+            crate::error::without_rule_id(self.why)
+        )
     }
 }
 

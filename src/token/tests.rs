@@ -803,7 +803,7 @@ fn d5_absolute_fhir_user_keeps_its_base() {
 
 #[test]
 fn a_verified_token_keeps_sub_and_fhir_user_in_one_string() {
-    // The token cache's memory budget (issue 6) counts on this size.
+    // The token cache's memory budget (100,000 tokens in 64 MiB) counts on this size.
     assert!(std::mem::size_of::<VerifiedToken>() <= 56);
     let v = validate(&ok(&with(|c| {
         c["fhirUser"] = json!("https://fhir.example/r4/Practitioner/p-1/")

@@ -104,21 +104,41 @@ async fn t11_t12_t13_t14_malformed_scope_strings_are_401_naming_the_scope() {
     let w = World::new().await;
     let p = w.proxy().await;
     for (scp, says) in [
-        ("patient/Observation.read patient/Condition.rs", "E10"),
-        ("patient/*.read user/*.read", "E11"),
+        // What the client reads says what is wrong in words, naming the scope, never a rule id.
+        (
+            "patient/Observation.read patient/Condition.rs",
+            "'patient/Condition.rs' mixes SMART v1 and v2",
+        ),
+        (
+            "patient/*.read user/*.read",
+            "mixes patient, user and system contexts",
+        ),
         (
             "patient/Observation.read-only",
             "patient/Observation.read-only",
         ),
-        ("patient/Observation.rs?category:not=lab", "E13"),
-        ("patient/Observation.rs?_include=x", "E13"),
-        ("patient/Observation.rs?subject.name=x", "E13"),
-        ("patient/Observaton.read", "E12"),
+        (
+            "patient/Observation.rs?category:not=lab",
+            "search modifier in a constraint",
+        ),
+        (
+            "patient/Observation.rs?_include=x",
+            "_include/_revinclude constraint",
+        ),
+        (
+            "patient/Observation.rs?subject.name=x",
+            "chained or _has constraint",
+        ),
+        (
+            "patient/Observaton.read",
+            "resource type FHIR R4 does not define",
+        ),
     ] {
         let a = get(&p, "/Observation", Some(&token(&w, scp))).await;
         assert_eq!(a.status, 401, "{scp}");
         assert_eq!(a.error_code().as_deref(), Some("invalid_token"), "{scp}");
         assert!(a.challenge.contains(says), "{scp}: {}", a.challenge);
+        assert!(!a.challenge.contains("(rule"), "{scp}: {}", a.challenge);
     }
     assert_eq!(w.upstream.count(), 0);
 }
