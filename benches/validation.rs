@@ -14,6 +14,7 @@ use fhir_jwt_proxy::keys::{Alg, KeySet};
 use fhir_jwt_proxy::smart::{self, compartment::RewriteStyle, RequestLine, SmartSettings};
 use fhir_jwt_proxy::token::{self, ValidationSettings};
 use fhir_jwt_proxy::token_cache::{CachedToken, TokenCache, TokenCacheSettings};
+use fhir_jwt_proxy::{fhir, scope};
 
 const ISS: &str = "https://idp.example/realms/a";
 const NOW: u64 = 1_800_000_000;
@@ -106,7 +107,7 @@ fn validation(c: &mut Criterion) {
 fn smart_benches(c: &mut Criterion) {
     let scopes = "patient/Observation.rs patient/Patient.rs patient/Condition.rs?clinical-status=active openid fhirUser launch/patient offline_access";
     c.bench_function("smart/scope_parse", |b| {
-        b.iter(|| smart::scope::parse(black_box(scopes)).expect("scopes"))
+        b.iter(|| scope::parse(black_box(scopes)).expect("scopes"))
     });
 
     let lines = [
@@ -117,7 +118,7 @@ fn smart_benches(c: &mut Criterion) {
     c.bench_function("smart/classify", |b| {
         b.iter(|| {
             for (m, p, q) in &lines {
-                black_box(smart::request::classify(m, p, *q).expect("classify"));
+                black_box(fhir::request::classify(m, p, *q).expect("classify"));
             }
         })
     });

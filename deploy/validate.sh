@@ -62,7 +62,10 @@ if ! command -v python3 >/dev/null; then
   echo "python3 missing: installing Debian's python3 and python3-venv"
   apt_install python3 python3-venv
 fi
-VENV=${DEPLOY_VALIDATE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fhir-jwt-proxy/deploy-validate-venv}
+VENV=${DEPLOY_VALIDATE_VENV:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/fhir-jwt-proxy/deploy-validate-venv}
+if [[ -d "$VENV" ]] && ! "$VENV/bin/python" -c '' 2>/dev/null; then
+  rm -rf "$VENV" # left by another Python installation: start over
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     echo "python3 has no working venv module: installing Debian's python3-venv"
@@ -108,7 +111,7 @@ trap 'rm -rf "$OUT"' EXIT
 
 targets=(deploy/base)
 for overlay in deploy/overlays/*/; do
-  [[ -f "$overlay/kustomization.yaml" ]] && targets+=("${overlay%/}")
+  if [[ -f "$overlay/kustomization.yaml" ]]; then targets+=("${overlay%/}"); fi
 done
 
 step "render (kubectl kustomize)"
@@ -204,7 +207,8 @@ with open(os.path.join(out_dir, "dockerfile-cmd.json"), "w") as f:
     json.dump(cmd, f)
 if bin_env_names:
     unknown = [n for n in docker_env if n.startswith("FHIR_JWT_PROXY_") and n not in bin_env_names]
-    check(not unknown, f"Dockerfile ENV {docker_env} are variables `fhir-jwt-proxy run` reads {unknown or ''}")
+    check(not unknown, f"Dockerfile ENV {' '.join(docker_env)}: variables `fhir-jwt-proxy run` reads"
+          + (f" (unknown: {unknown})" if unknown else ""))
 
 for path in files:
     name = os.path.basename(path)[: -len(".yaml")]

@@ -18,21 +18,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use url::Url;
 
-/// Where audit records go (validated from `proxy.audit`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditSettings {
-    pub file: Option<PathBuf>,
-    /// Rotate the file when it would grow past this size.
-    pub max_bytes: u64,
-    /// Rotated files kept.
-    pub keep: u32,
-    /// Also emit each record on the `audit` tracing target.
-    pub stdout: bool,
-    /// POST a FHIR R4 AuditEvent per decision here.
-    pub endpoint: Option<Url>,
-    /// Capacity of each queue.
-    pub queue: usize,
-}
+pub use crate::config::extensions::AuditSettings;
 
 /// One authorization decision.
 #[derive(Debug, Clone, Serialize)]

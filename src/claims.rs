@@ -10,87 +10,10 @@ use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::error::TokenError;
+use crate::headers::header_safe;
+pub use crate::headers::mapped_header_name;
 
-/// A dotted path into the claims: `address.zip`, `realm_access.roles`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimPath(Vec<String>);
-
-impl ClaimPath {
-    /// Non-empty segments separated by `.`.
-    pub fn parse(text: &str) -> Option<ClaimPath> {
-        let segments: Vec<String> = text.split('.').map(str::to_string).collect();
-        (!text.is_empty() && segments.iter().all(|s| !s.is_empty())).then_some(ClaimPath(segments))
-    }
-
-    /// A path of one claim name (`roles`).
-    pub fn top_level(name: &str) -> ClaimPath {
-        ClaimPath(vec![name.to_string()])
-    }
-
-    pub fn lookup<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
-        let (first, rest) = self.0.split_first()?;
-        rest.iter()
-            .try_fold(claims.get(first)?, |v, seg| v.as_object()?.get(seg))
-    }
-
-    pub fn text(&self) -> String {
-        self.0.join(".")
-    }
-}
-
-/// One mapped header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimHeader {
-    pub header: HeaderName,
-    pub claim: ClaimPath,
-    /// A missing or unusable claim fails the token (401) instead of leaving the header out.
-    pub required: bool,
-}
-
-/// The mapping in force for one provider (its own entries, then the global ones).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClaimMapping {
-    /// The claim sent as `X-Auth-Subject`; `None` means `sub`.
-    pub user_claim: Option<ClaimPath>,
-    pub headers: Vec<ClaimHeader>,
-}
-
-/// Headers that may not be targets of a mapping: connection-specific, framing, routing, credentials, and the
-/// proxy's own identity headers.
-const RESERVED: [&str; 17] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "authorization",
-    "x-fhir-user",
-    "x-auth-subject",
-    "x-auth-client-id",
-    "x-auth-scopes",
-    "x-auth-issuer",
-];
-
-/// A header name a mapping may set, or why not.
-pub fn mapped_header_name(name: &str) -> Result<HeaderName, &'static str> {
-    let header =
-        HeaderName::from_bytes(name.as_bytes()).map_err(|_| "is not a valid HTTP header name")?;
-    if RESERVED.contains(&header.as_str())
-        || header.as_str().starts_with("x-forwarded-")
-        || header.as_str() == "x-request-id"
-    {
-        return Err(
-            "is a hop-by-hop, framing, credential or identity header the proxy manages itself",
-        );
-    }
-    Ok(header)
-}
+pub use crate::config::claim_mapping::{ClaimHeader, ClaimMapping, ClaimPath};
 
 /// A claim value as a header value: strings, numbers, booleans, or an array of those joined by `,`.
 fn render(value: &Value) -> Option<String> {
@@ -108,7 +31,7 @@ fn render(value: &Value) -> Option<String> {
             .join(","),
         v => scalar(v)?,
     };
-    (text.len() <= 4096 && !text.chars().any(char::is_control)).then_some(text)
+    header_safe(&text).then_some(text)
 }
 
 impl ClaimMapping {

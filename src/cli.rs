@@ -42,6 +42,41 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
+/// `--primary-authorization` as typed; the validated [`PrimaryAuthorization`] lives in config (no clap there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrimaryAuthorizationArg {
+    Roles,
+    Passthrough,
+    #[value(alias = "enforce")]
+    Smart,
+}
+
+impl From<PrimaryAuthorizationArg> for PrimaryAuthorization {
+    fn from(a: PrimaryAuthorizationArg) -> Self {
+        match a {
+            PrimaryAuthorizationArg::Roles => PrimaryAuthorization::Roles,
+            PrimaryAuthorizationArg::Passthrough => PrimaryAuthorization::Passthrough,
+            PrimaryAuthorizationArg::Smart => PrimaryAuthorization::Smart,
+        }
+    }
+}
+
+/// `--compartment-rewrite` as typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RewriteStyleArg {
+    Path,
+    Param,
+}
+
+impl From<RewriteStyleArg> for RewriteStyle {
+    fn from(a: RewriteStyleArg) -> Self {
+        match a {
+            RewriteStyleArg::Path => RewriteStyle::Path,
+            RewriteStyleArg::Param => RewriteStyle::Param,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Pretty,
@@ -122,7 +157,7 @@ pub struct RunArgs {
         env = "FHIR_JWT_PROXY_PRIMARY_AUTHORIZATION",
         value_enum
     )]
-    pub primary_authorization: Option<PrimaryAuthorization>,
+    pub primary_authorization: Option<PrimaryAuthorizationArg>,
     /// Require typ at+jwt on every token (RFC 9068) [default: off, or proxy.requireAtJwtTyp].
     #[arg(long, env = "FHIR_JWT_PROXY_REQUIRE_AT_JWT_TYP")]
     pub require_at_jwt_typ: bool,
@@ -131,8 +166,8 @@ pub struct RunArgs {
     pub fhir_base_url: Option<Url>,
     /// How searches are confined to the user's compartment: `path` (Patient/123/Observation?...) or `param`
     /// (Observation?...&subject=Patient/123, for servers without compartment search).
-    #[arg(long, env = "FHIR_JWT_PROXY_COMPARTMENT_REWRITE", value_enum, default_value_t = RewriteStyle::Path)]
-    pub compartment_rewrite: RewriteStyle,
+    #[arg(long, env = "FHIR_JWT_PROXY_COMPARTMENT_REWRITE", value_enum, default_value_t = RewriteStyleArg::Path)]
+    pub compartment_rewrite: RewriteStyleArg,
     /// Verified-token cache size in bytes (≈ 0.5 KiB per cached token); 0 disables it.
     #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub token_cache_bytes: u64,
@@ -239,10 +274,10 @@ impl RunArgs {
         let flags = FlagLayer {
             clock_leeway: self.clock_leeway,
             require_at_jwt_typ: self.require_at_jwt_typ,
-            primary_authorization: self.primary_authorization,
+            primary_authorization: self.primary_authorization.map(Into::into),
             max_token_bytes: self.max_token_bytes,
             fhir_base_url: self.fhir_base_url.clone(),
-            compartment_rewrite: self.compartment_rewrite,
+            compartment_rewrite: self.compartment_rewrite.into(),
         };
         let (validation, smart) = flags.effective(config);
         RunSettings {

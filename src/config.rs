@@ -147,6 +147,27 @@ impl fmt::Display for Authority {
     }
 }
 
+/// The `issuer` of a provider's discovery document: what a token's `iss` must equal byte for byte (B2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Issuer(String);
+
+impl Issuer {
+    pub fn new(s: impl Into<String>) -> Self {
+        Issuer(s.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The parts of an OpenID Provider's metadata the proxy uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderMetadata {
+    /// B2: what `iss` must equal, byte for byte. Need not equal the authority (Q16).
+    pub issuer: Issuer,
+    pub jwks_uri: Url,
+}
+
 /// An OAuth client id (`azp`/`appid`), unique across all providers (A5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientId(std::sync::Arc<str>);
@@ -763,6 +784,7 @@ fn parse_authority(text: &str, path: &str, opts: LoadOptions) -> Result<Authorit
     Ok(Authority(url))
 }
 
+pub mod claim_mapping;
 pub mod extensions;
 pub mod roles;
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::config::Authority;
-use crate::keys::Issuer;
+pub use crate::config::{Issuer, ProviderMetadata};
 
 /// Largest discovery document or JWKS accepted (a JWKS of 100 RSA-4096 keys is ~80 kB).
 pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
@@ -39,14 +39,6 @@ pub enum DiscoveryError {
     Insecure { url: String },
     #[error("{url}: the JWKS holds no usable signing key")]
     NoUsableKeys { url: String },
-}
-
-/// The parts of an OpenID Provider's metadata the proxy uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderMetadata {
-    /// B2: what `iss` must equal, byte for byte. Need not equal the authority (Q16).
-    pub issuer: Issuer,
-    pub jwks_uri: Url,
 }
 
 /// A fetched JWKS document, not yet parsed.

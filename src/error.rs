@@ -69,7 +69,7 @@ pub enum TokenError {
     #[error("{0} is not a string that can be carried in a header")]
     UnsafeClaim(&'static str),
     #[error("{0}")]
-    BadScope(crate::smart::scope::ScopeError),
+    BadScope(crate::scope::ScopeError),
     #[error("mapped claim for {0} is missing or not usable as a header value")]
     MappedClaimMissing(String),
     #[error("fhirUser is missing")]
@@ -116,14 +116,7 @@ impl TokenError {
     }
 }
 
-/// A reason as the code states it, with its rule id (`... (rule Q18)`, for tests and the rules in docs/rules.md),
-/// without the id: what a client reads explains itself.
-pub fn without_rule_id(why: &str) -> &str {
-    match why.find(" (rule") {
-        Some(i) if why.ends_with(')') => &why[..i],
-        _ => why,
-    }
-}
+pub use crate::rule_id::without_rule_id;
 
 /// Why a valid token may not make this request: 403 `insufficient_scope` (H4, F4, D6).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,7 +128,7 @@ pub enum Forbidden {
     #[error("fhirUser is not a resource of this FHIR server")]
     FhirUserOutsideServer,
     #[error(transparent)]
-    Unclassifiable(crate::smart::request::Unclassifiable),
+    Unclassifiable(crate::fhir::request::Unclassifiable),
     #[error("the token carries no SMART clinical scope")]
     NoClinicalScope,
     #[error("{interaction} needs scope {needed}: {}", without_rule_id(why))]
@@ -176,6 +169,17 @@ impl Forbidden {
     }
 }
 
+/// Why a batch or transaction Bundle cannot be authorized entry by entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error(
+        "the body of a POST to the server's root must be a batch or transaction Bundle in JSON"
+    )]
+    NotABundle,
+    #[error("an entry of the batch or transaction has no request.method and request.url the proxy can classify")]
+    BadEntry,
+}
+
 /// Every way a request can end without the upstream's answer.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -202,7 +206,7 @@ pub enum RequestError {
     MalformedBody,
     /// Q10: a batch or transaction the proxy must read to authorize by role is not one it can read: 400.
     #[error(transparent)]
-    Bundle(#[from] crate::roles::BundleError),
+    Bundle(#[from] BundleError),
     /// Q10: a batch or transaction larger than the proxy reads to authorize it by role: 413.
     #[error("a batch or transaction larger than 8 MiB cannot be authorized by role; split it")]
     BodyTooLarge,

@@ -18,19 +18,11 @@ use url::Url;
 use crate::body::{empty, full, BoxError, ProxyBody};
 use crate::body_timeout::IdleTimeoutBody;
 use crate::error::RequestError;
+pub use crate::headers::IDENTITY_HEADERS;
+use crate::headers::REROUTING_HEADERS;
 use crate::smart::{Answer, Decision, Owner, SingleResource};
 use crate::token::VerifiedToken;
 use crate::upstream_pool::{PoolSettings, RequestBody, UpstreamPool};
-
-/// The headers through which the proxy tells the upstream who is calling. A client's own copies are removed
-/// from every request before anything else happens, so the upstream can trust them.
-pub const IDENTITY_HEADERS: [HeaderName; 5] = [
-    HeaderName::from_static("x-fhir-user"),
-    HeaderName::from_static("x-auth-subject"),
-    HeaderName::from_static("x-auth-client-id"),
-    HeaderName::from_static("x-auth-scopes"),
-    HeaderName::from_static("x-auth-issuer"),
-];
 
 /// RFC 9110 §7.6.1 connection-specific headers, never forwarded in either direction.
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -354,15 +346,6 @@ fn names_another_patient(value: &serde_json::Value, owner: &Owner) -> bool {
 fn bad(why: &'static str) -> RequestError {
     RequestError::UpstreamUnavailable(Box::<dyn std::error::Error + Send + Sync>::from(why))
 }
-
-/// Q19: headers that can re-route a request or change its method on servers and frameworks that honour them.
-const REROUTING_HEADERS: [HeaderName; 5] = [
-    HeaderName::from_static("x-http-method-override"),
-    HeaderName::from_static("x-http-method"),
-    HeaderName::from_static("x-method-override"),
-    HeaderName::from_static("x-original-url"),
-    HeaderName::from_static("x-rewrite-url"),
-];
 
 /// Remove what a client may not send upstream (H9, Q19): the identity headers and the operator's mapped claim
 /// headers (only the proxy sets them), also when spelled with `_` for `-` (CGI, WSGI and some Java stacks read

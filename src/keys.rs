@@ -14,23 +14,11 @@ use arc_swap::ArcSwapOption;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
+pub use crate::config::Issuer;
 use crate::config::{Authority, AuthorityRole};
 use crate::discovery::{DiscoveryError, Fetcher, JwksDocument, ProviderMetadata};
 use crate::error::TokenError;
 use crate::metrics::Metrics;
-
-/// The `issuer` of a provider's discovery document: what a token's `iss` must equal byte for byte (B2).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Issuer(String);
-
-impl Issuer {
-    pub fn new(s: impl Into<String>) -> Self {
-        Issuer(s.into())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// C2: the signature algorithms the proxy accepts, chosen by the proxy, never by the token.
 /// `none` and every `HS*` are absent on purpose (no shared secrets exist here: key confusion).
@@ -370,6 +358,8 @@ impl IssuerKeys {
         policy: RefreshPolicy,
         metrics: Metrics,
     ) -> Self {
+        // Shown as 0 keys until the first fetch succeeds.
+        metrics.key_set(authority.as_str(), 0, None);
         IssuerKeys {
             role,
             authority,
@@ -450,6 +440,11 @@ impl IssuerKeys {
                     issuer = set.metadata.issuer.as_str(),
                     keys = set.keys.len(),
                     "key set loaded"
+                );
+                self.metrics.key_set(
+                    self.authority.as_str(),
+                    set.keys.len(),
+                    Some(set.fetched_at),
                 );
                 self.current.store(Some(Arc::new(set)));
                 self.generation.fetch_add(1, Ordering::AcqRel);

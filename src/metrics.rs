@@ -18,8 +18,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
-use crate::state::SharedState;
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     outcome: &'static str,
@@ -64,6 +62,8 @@ pub struct Metrics {
     last_reload_failed: Gauge,
     audit_dropped: Counter,
     role_refusals: Family<ActionLabels, Counter>,
+    /// When each authority's current key set was fetched (for the age gauge).
+    key_sets_fetched: Arc<std::sync::Mutex<std::collections::HashMap<String, SystemTime>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -238,6 +238,7 @@ impl Metrics {
             last_reload_failed,
             audit_dropped,
             role_refusals,
+            key_sets_fetched: Arc::default(),
         }
     }
 
@@ -302,24 +303,38 @@ impl Metrics {
         self.last_reload_failed.set(i64::from(!ok));
     }
 
-    /// The text exposition, with the key-set gauges brought up to date first.
-    pub fn render(&self, state: &SharedState) -> String {
-        let snapshot = state.load();
-        for store in &snapshot.keys.stores {
-            let labels = AuthorityLabels {
-                authority: store.authority.as_str().to_string(),
-            };
-            if let Some(set) = store.current() {
-                self.jwks_keys
-                    .get_or_create(&labels)
-                    .set(set.keys.len() as i64);
+    /// The key set an authority now holds (set where keys are fetched): its size, and when it was fetched (`None`:
+    /// no keys yet). The age gauge is computed from it at each scrape.
+    pub fn key_set(&self, authority: &str, keys: usize, fetched_at: Option<SystemTime>) {
+        let labels = AuthorityLabels {
+            authority: authority.to_string(),
+        };
+        self.jwks_keys.get_or_create(&labels).set(keys as i64);
+        if let Ok(mut fetched) = self.key_sets_fetched.lock() {
+            match fetched_at {
+                Some(at) => {
+                    fetched.insert(authority.to_string(), at);
+                }
+                None => {
+                    fetched.remove(authority);
+                }
+            }
+        }
+    }
+
+    /// The text exposition, with the key-set ages brought up to date first.
+    pub fn render(&self) -> String {
+        if let Ok(fetched) = self.key_sets_fetched.lock() {
+            for (authority, at) in fetched.iter() {
                 let age = SystemTime::now()
-                    .duration_since(set.fetched_at)
+                    .duration_since(*at)
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0);
-                self.jwks_age_seconds.get_or_create(&labels).set(age);
-            } else {
-                self.jwks_keys.get_or_create(&labels).set(0);
+                self.jwks_age_seconds
+                    .get_or_create(&AuthorityLabels {
+                        authority: authority.clone(),
+                    })
+                    .set(age);
             }
         }
         let mut out = String::new();

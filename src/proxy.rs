@@ -189,7 +189,7 @@ impl Proxy {
         }
         // Classified once: for the log line and the audit record, and for the SMART decision.
         let classified =
-            smart::request::classify(req.method(), req.uri().path(), req.uri().query());
+            crate::fhir::request::classify(req.method(), req.uri().path(), req.uri().query());
         if let Ok(r) = &classified {
             trace.interaction = r.interaction.label();
             trace.resource_type = r.resource_type.unwrap_or("-");
@@ -238,7 +238,10 @@ impl Proxy {
     async fn authorize(
         &self,
         req: &Request<Incoming>,
-        classified: &Result<smart::request::FhirRequest, smart::request::Unclassifiable>,
+        classified: &Result<
+            crate::fhir::request::FhirRequest,
+            crate::fhir::request::Unclassifiable,
+        >,
         snapshot: &Snapshot,
         trace: &mut Trace,
     ) -> Result<(Arc<VerifiedToken>, smart::Decision, bool), RequestError> {

@@ -11,9 +11,9 @@
 use http::Method;
 
 use crate::config::roles::{Actions, RoleAction};
-use crate::error::Forbidden;
+use crate::error::{BundleError, Forbidden};
 use crate::fhir::query::Query;
-use crate::smart::request::{self, FhirRequest, Interaction};
+use crate::fhir::request::{self, FhirRequest, Interaction};
 use crate::token::RoleGrant;
 
 /// The largest batch or transaction Bundle the proxy reads to authorize its entries.
@@ -124,17 +124,6 @@ pub fn check(
             interaction,
         }),
     }
-}
-
-/// Why a batch or transaction Bundle cannot be authorized entry by entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum BundleError {
-    #[error(
-        "the body of a POST to the server's root must be a batch or transaction Bundle in JSON"
-    )]
-    NotABundle,
-    #[error("an entry of the batch or transaction has no request.method and request.url the proxy can classify")]
-    BadEntry,
 }
 
 /// Q10: the union of the actions every entry of a batch or transaction Bundle needs.

@@ -410,8 +410,7 @@ impl Admin {
             "/healthz" => text(StatusCode::OK, "ok\n"),
             "/readyz" => self.readiness(),
             "/metrics" => {
-                let mut response =
-                    Response::new(full(Bytes::from(self.metrics.render(&self.state))));
+                let mut response = Response::new(full(Bytes::from(self.metrics.render())));
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(

@@ -20,8 +20,9 @@ use crate::claims::ClaimMapping;
 use crate::config::roles::{Actions, RoleSettings};
 use crate::config::{AuthorityRole, Config, PrimaryAuthorization};
 use crate::error::{RequestError, TokenError};
+use crate::headers::header_safe;
 use crate::keys::{Alg, KeySet};
-use crate::smart::scope::{self, GrantSet};
+use crate::scope::{self, GrantSet};
 
 /// C11: default maximum size of an `Authorization` header value.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -869,11 +870,6 @@ fn fhir_user(claims: &Map<String, Value>) -> Result<Option<FhirUser<'_>>, TokenE
         }
         Some(_) => Err(TokenError::BadFhirUser),
     }
-}
-
-/// A claim copied into an upstream header must not be able to break the header (no control characters).
-fn header_safe(s: &str) -> bool {
-    s.len() <= 4096 && !s.chars().any(char::is_control)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use moka::sync::Cache;
 use moka::Expiry;
 
 use crate::keys::KeySet;
-use crate::smart::scope::Grant;
+use crate::scope::Grant;
 use crate::token::{TokenClass, VerifiedToken};
 
 /// Size and lifetime bounds.
@@ -251,7 +251,7 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::config::AuthorityRole;
-    use crate::smart::scope;
+    use crate::scope;
     use crate::token::FhirUser;
 
     fn token(sub: &str, scopes: &str) -> VerifiedToken {

@@ -7,11 +7,25 @@ use http::HeaderName;
 use serde::Deserialize;
 use url::Url;
 
-use super::{Authority, AuthorityRole, ConfigError, LoadOptions};
-use crate::audit::AuditSettings;
-use crate::claims::{mapped_header_name, ClaimHeader, ClaimMapping, ClaimPath};
-use crate::discovery::ProviderMetadata;
-use crate::keys::Issuer;
+use super::claim_mapping::{ClaimHeader, ClaimMapping, ClaimPath};
+use super::{Authority, AuthorityRole, ConfigError, Issuer, LoadOptions, ProviderMetadata};
+use crate::headers::mapped_header_name;
+
+/// Where audit records go (validated from `proxy.audit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub file: Option<PathBuf>,
+    /// Rotate the file when it would grow past this size.
+    pub max_bytes: u64,
+    /// Rotated files kept.
+    pub keep: u32,
+    /// Also emit each record on the `audit` tracing target.
+    pub stdout: bool,
+    /// POST a FHIR R4 AuditEvent per decision here.
+    pub endpoint: Option<Url>,
+    /// Capacity of each queue.
+    pub queue: usize,
+}
 
 /// The extension fields of the raw `proxy` object (deserialized there, validated here).
 #[derive(Default)]

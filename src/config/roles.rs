@@ -7,11 +7,11 @@
 
 use serde::Deserialize;
 
+use super::claim_mapping::ClaimPath;
 use super::ConfigError;
-use crate::claims::ClaimPath;
 
 /// How tokens of the primary authority are authorized after authentication (Q10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PrimaryAuthorization {
     /// By the token's roles and `proxy.roles` (fail closed: no matching role, no access).
@@ -21,7 +21,6 @@ pub enum PrimaryAuthorization {
     Passthrough,
     /// The SMART rules (scp, fhirUser, read only), as for SMART providers' tokens.
     #[serde(alias = "enforce")]
-    #[value(alias = "enforce")]
     Smart,
 }
 

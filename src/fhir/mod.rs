@@ -8,5 +8,6 @@
 pub mod data;
 pub mod query;
 pub mod references;
+pub mod request;
 #[rustfmt::skip]
 mod search_params;

@@ -5,15 +5,7 @@
 //! the questions the authorization asks of it.
 
 use super::search_params::REFERENCE_PARAMS;
-
-/// The types a reference parameter can point at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Targets {
-    /// `Reference(Any)`: every resource type.
-    Any,
-    /// The listed types, sorted.
-    Types(&'static [&'static str]),
-}
+pub use super::search_params::{ReferenceParam, Targets, TypeParams};
 
 impl Targets {
     pub fn includes(self, resource_type: &str) -> bool {
@@ -24,28 +16,11 @@ impl Targets {
     }
 }
 
-/// One search parameter of type `reference`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReferenceParam {
-    pub code: &'static str,
-    pub targets: Targets,
-    /// A canonical reference (`RelatedArtifact.resource`): it names definitional artifacts, never a Patient or any
-    /// other instance, so it cannot point at a person.
-    pub canonical: bool,
-}
-
 impl ReferenceParam {
     /// Can this parameter name a resource of `resource_type` (an instance, not a canonical artifact)?
     pub fn can_name(&self, resource_type: &str) -> bool {
         !self.canonical && self.targets.includes(resource_type)
     }
-}
-
-/// The reference parameters of one resource type.
-#[derive(Debug, Clone, Copy)]
-pub struct TypeParams {
-    pub resource_type: &'static str,
-    pub params: &'static [ReferenceParam],
 }
 
 /// Resource types that can hold arbitrary content, a person's data included, and have no search parameter that ties

@@ -5,7 +5,31 @@
 //! order for binary search. Written by `tests/e2e/fhir/gen-search-params.mjs`; an end-to-end test regenerates it
 //! and compares.
 
-use super::references::{ReferenceParam, Targets, TypeParams};
+/// The types a reference parameter can point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets {
+    /// `Reference(Any)`: every resource type.
+    Any,
+    /// The listed types, sorted.
+    Types(&'static [&'static str]),
+}
+
+/// One search parameter of type `reference`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferenceParam {
+    pub code: &'static str,
+    pub targets: Targets,
+    /// A canonical reference (`RelatedArtifact.resource`): it names definitional artifacts, never a Patient or any
+    /// other instance, so it cannot point at a person.
+    pub canonical: bool,
+}
+
+/// The reference parameters of one resource type.
+#[derive(Debug, Clone, Copy)]
+pub struct TypeParams {
+    pub resource_type: &'static str,
+    pub params: &'static [ReferenceParam],
+}
 
 /// Every R4 resource type with its reference search parameters.
 pub(super) const REFERENCE_PARAMS: &[TypeParams] = &[

@@ -15,7 +15,7 @@ use crate::fhir::query::{Param, Query};
 use crate::fhir::references::{can_point_at, reference_param, reference_params, CONTAINER_TYPES};
 
 /// How a search is confined to a compartment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RewriteStyle {
     /// `GET Observation?code=x` → `GET Patient/123/Observation?code=x` (FHIR compartment search).
     #[default]

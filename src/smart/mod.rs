@@ -12,17 +12,15 @@
 //! Pure: no I/O. Errors: [`Forbidden`] (403) and [`RequestError::NotFound`] (404).
 
 pub mod compartment;
-pub mod request;
-pub mod scope;
 
 use http::Method;
 use url::Url;
 
 use crate::error::{Forbidden, RequestError};
+use crate::fhir::request::{self, FhirRequest, Interaction, Touch, TouchKind};
+use crate::scope::{Context, Grant, GrantSet, Perms, ResourceScope};
 use crate::token::VerifiedToken;
 use compartment::{with_query, Compartment, Link, RewriteStyle};
-use request::{FhirRequest, Interaction, Touch, TouchKind};
-use scope::{Context, Grant, GrantSet, Perms, ResourceScope};
 
 /// The parameters of `Patient/$everything` that only narrow or shape its answer (Q19).
 const EVERYTHING_PARAMS: &[&str] = &[

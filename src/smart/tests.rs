@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::AuthorityRole;
+use crate::scope;
 use crate::token::{FhirUser, TokenClass};
 
 fn token(scp: &str, fhir_user: &str) -> VerifiedToken {

@@ -5,8 +5,8 @@
 use fhir_jwt_proxy::config::{AuthorityRole, Config, LoadOptions};
 use fhir_jwt_proxy::demo::issuer::{self, SigningKey};
 use fhir_jwt_proxy::keys::Alg;
-use fhir_jwt_proxy::smart;
 use fhir_jwt_proxy::token::{self, ValidationSettings};
+use fhir_jwt_proxy::{fhir, scope};
 use serde_json::json;
 
 struct Rng(u64);
@@ -100,7 +100,7 @@ fn scope_parser_and_classifier_survive_mutations() {
     let mut executions = 0u32;
     for _ in 0..20_000 {
         if let Ok(s) = String::from_utf8(mutate(&mut rng, scopes)) {
-            let _ = smart::scope::parse(&s);
+            let _ = scope::parse(&s);
             executions += 1;
         }
         let line = lines[rng.below(lines.len())];
@@ -108,7 +108,7 @@ fn scope_parser_and_classifier_survive_mutations() {
             let (path, query) = l
                 .split_once('?')
                 .map_or((l.as_str(), None), |(p, q)| (p, Some(q)));
-            let _ = smart::request::classify(&http::Method::GET, path, query);
+            let _ = fhir::request::classify(&http::Method::GET, path, query);
             executions += 1;
         }
     }

@@ -121,7 +121,7 @@ impl fmt::Display for ScopeError {
         write!(
             f,
             "scope '{shown}' {}",
-            crate::error::without_rule_id(self.why)
+            crate::rule_id::without_rule_id(self.why)
         )
     }
 }
