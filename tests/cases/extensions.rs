@@ -209,7 +209,12 @@ async fn every_decision_is_audited_to_a_rotated_file_and_as_fhir_audit_events() 
         .flat_map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
         .filter_map(|l| serde_json::from_str(&l).ok())
         .collect();
-        if records.len() >= 17 || file.with_extension("jsonl.1").exists() && records.len() >= 10 {
+        // Done when the file rotated and the last request's record (the 401) has been written.
+        let last_written = records.last().is_some_and(|r| r["outcome"] == "no_token");
+        if last_written
+            && (records.len() >= 17
+                || file.with_extension("jsonl.1").exists() && records.len() >= 10)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
