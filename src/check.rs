@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::config::{AuthorityRole, Config, LoadOptions};
 use crate::discovery::{FetchTimeouts, Fetcher};
-use crate::keys::parse_jwks;
+use crate::jwk::parse_jwks;
 
 /// The outcome of `check`.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ pub async fn check(
                 entry["jwks_uri"] = json!(metadata.jwks_uri.as_str());
                 let url = metadata.jwks_uri.to_string();
                 let keys = match fetcher.jwks(&metadata.jwks_uri).await {
-                    Ok(doc) => parse_jwks(&url, &doc, metadata),
+                    Ok(doc) => parse_jwks(&url, &doc.bytes, metadata).map_err(Into::into),
                     Err(e) => Err(e),
                 };
                 match keys {

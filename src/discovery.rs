@@ -37,8 +37,8 @@ pub enum DiscoveryError {
     BadMetadata { url: String, field: &'static str },
     #[error("{url}: must use https; http is allowed only with --allow-insecure-http")]
     Insecure { url: String },
-    #[error("{url}: the JWKS holds no usable signing key")]
-    NoUsableKeys { url: String },
+    #[error(transparent)]
+    Jwks(#[from] crate::jwk::JwksError),
 }
 
 /// A fetched JWKS document, not yet parsed.

@@ -32,11 +32,13 @@
 //! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
 
 pub mod audit;
+pub mod authenticate;
 pub mod body;
 pub mod body_timeout;
 pub mod check;
 pub mod claims;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod discovery;
@@ -44,11 +46,13 @@ pub mod error;
 pub mod fhir;
 pub mod forward;
 pub mod headers;
+pub mod jwk;
 pub mod keys;
 pub mod log_format;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;
+pub mod request_id;
 pub mod roles;
 pub mod rule_id;
 pub mod scope;

@@ -14,23 +14,22 @@
 //! the path's ids, the query string or a body.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::audit::{now_rfc3339, AuditRecord, Auditor};
+use crate::authenticate::authenticate;
 use crate::body::ProxyBody;
 use crate::config::AuthorityRole;
-use crate::error::{RequestError, TokenError};
+use crate::error::RequestError;
 use crate::forward::{strip_proxy_headers, Upstream};
 use crate::metrics::Metrics;
 use crate::smart;
 use crate::state::{SharedState, Snapshot};
 use crate::token::{self, VerifiedToken};
-use crate::token_cache::CachedToken;
 use crate::upstream_pool::RequestBody;
 use http_body_util::{BodyExt, Either, Limited};
 
@@ -38,8 +37,30 @@ use http_body_util::{BodyExt, Either, Limited};
 static NO_CLIENT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("-"));
 static OTHER_CLIENT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("other"));
 
-/// `X-Request-Id`: kept when the client sent a sane one, else generated; passed upstream and returned.
-pub const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+pub use crate::clock::unix_now;
+use crate::request_id::request_id;
+pub use crate::request_id::REQUEST_ID;
+
+/// The one log line of a request, at `level`: its fields are listed here once, whatever the outcome (bounded values
+/// only: never the token, the query, a body or a path id).
+macro_rules! request_line {
+    ($level:ident, $rid:expr, $method:expr, $trace:expr, $status:expr, $outcome:expr, $latency_us:expr $(, $($extra:tt)+)?) => {
+        tracing::$level!(
+            request_id = $rid,
+            method = %$method,
+            interaction = $trace.interaction,
+            resource_type = $trace.resource_type,
+            status = $status,
+            outcome = $outcome,
+            provider = $trace.provider,
+            client_id = %$trace.client_id,
+            roles = $trace.roles.as_deref().unwrap_or("-"),
+            latency_us = $latency_us,
+            $($($extra)+,)?
+            "request"
+        )
+    };
+}
 
 /// Everything a connection needs to serve requests; cheap to clone.
 #[derive(Debug, Clone)]
@@ -117,12 +138,7 @@ impl Proxy {
                     &trace.client_id,
                     own_work,
                 );
-                let roles = trace.roles.as_deref().unwrap_or("-");
-                tracing::info!(
-                    request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
-                    status, outcome = "forwarded", provider = trace.provider, client_id = %trace.client_id,
-                    roles, latency_us, "request"
-                );
+                request_line!(info, rid, method, trace, status, "forwarded", latency_us);
                 (response, "forwarded")
             }
             Err(error) => {
@@ -136,18 +152,13 @@ impl Proxy {
                 {
                     self.metrics.role_refusal(action);
                 }
-                let roles = trace.roles.as_deref().unwrap_or("-");
                 match &error {
-                    RequestError::UpstreamUnavailable(source) => tracing::warn!(
-                        request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
-                        status, outcome = reason, provider = trace.provider, client_id = %trace.client_id,
-                        latency_us, error = %source, "request"
-                    ),
-                    _ => tracing::info!(
-                        request_id = rid, %method, interaction = trace.interaction, resource_type = trace.resource_type,
-                        status, outcome = reason, provider = trace.provider, client_id = %trace.client_id,
-                        roles, latency_us, detail = %error, "request"
-                    ),
+                    RequestError::UpstreamUnavailable(source) => {
+                        request_line!(warn, rid, method, trace, status, reason, latency_us, error = %source)
+                    }
+                    _ => {
+                        request_line!(info, rid, method, trace, status, reason, latency_us, detail = %error)
+                    }
                 }
                 (error.into_response(), reason)
             }
@@ -345,165 +356,5 @@ async fn read_bounded(body: Incoming, limit: usize) -> Result<bytes::Bytes, Requ
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(RequestError::BodyTooLarge),
         Ok(Err(_)) | Err(_) => Err(RequestError::MalformedBody),
-    }
-}
-
-/// The client's `X-Request-Id` when it is short and plain, else a fresh random one.
-fn request_id(headers: &http::HeaderMap) -> HeaderValue {
-    let sane = |v: &&HeaderValue| {
-        (1..=128).contains(&v.len())
-            && v.as_bytes()
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-    };
-    if let Some(v) = headers.get(REQUEST_ID).filter(sane) {
-        return v.clone();
-    }
-    fresh_request_id()
-}
-
-/// Per process: a random prefix and key, so ids of two processes differ and ids do not reveal a request count.
-static REQUEST_ID_SEED: LazyLock<[u64; 2]> = LazyLock::new(|| {
-    let mut bytes = [0u8; 16];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        // No randomness: the start time still tells two processes apart.
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_nanos();
-        bytes.copy_from_slice(&nanos.to_le_bytes());
-    }
-    let (prefix, key) = bytes.split_at(8);
-    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-    [word(prefix), word(key)]
-});
-
-static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// 24 hex digits: 32 bits of the process prefix, then the request counter through a bijection (unique within the
-/// process for 2^64 requests) — no random draw and no allocation per digit on the hot path.
-fn fresh_request_id() -> HeaderValue {
-    let [prefix, key] = *REQUEST_ID_SEED;
-    let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
-    // An odd multiplier and an xor are both invertible modulo 2^64.
-    let scrambled = (n ^ key)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .rotate_left(29)
-        ^ key;
-    let mut out = [0u8; 24];
-    let digits = b"0123456789abcdef";
-    let value = (u128::from(prefix as u32) << 64) | u128::from(scrambled);
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = digits[((value >> (4 * (23 - i))) & 0xf) as usize];
-    }
-    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("-"))
-}
-
-/// Seconds since the epoch; a clock before 1970 counts as 0 (every token then looks not-yet-valid: fail closed).
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Rules C, B2–B8, D, G: from the raw token to a [`VerifiedToken`], refetching the issuer's keys once if the
-/// token names a `kid` the cached set does not hold (B5). A token verified before with the issuer's current key set
-/// comes from the cache: only `exp`/`nbf` are checked again.
-pub async fn authenticate(
-    snapshot: &Snapshot,
-    raw: &str,
-    now: u64,
-    metrics: &Metrics,
-) -> Result<Arc<VerifiedToken>, TokenError> {
-    let settings = &snapshot.validation;
-    let leeway = settings.leeway_secs;
-    if let Some(hit) = snapshot.token_cache.get(raw) {
-        let current = snapshot
-            .keys
-            .stores
-            .get(hit.store())
-            .and_then(|s| s.current());
-        if current.is_some_and(|keys| hit.verified_with(&keys)) {
-            let (now_f, leeway_f) = (now as f64, leeway as f64);
-            if now_f >= hit.token.expires_at + leeway_f {
-                snapshot.token_cache.remove(raw);
-                return Err(TokenError::Expired);
-            }
-            if hit.not_before().is_some_and(|nbf| now_f < nbf - leeway_f) {
-                return Err(TokenError::NotYetValid);
-            }
-            metrics.cache(true);
-            return Ok(hit.token);
-        }
-        // The key set changed since: verify again from scratch.
-        snapshot.token_cache.remove(raw);
-    }
-
-    metrics.cache(false);
-    let jws = token::parse(raw, settings)?;
-    let iss = jws.issuer()?;
-    let matches: Vec<_> = snapshot.keys.by_issuer(iss).collect();
-    let Some((store, keys)) = matches.first() else {
-        // B3, B6: an issuer nobody configured, or one whose authority has not answered yet.
-        return Err(TokenError::UnknownIssuer);
-    };
-    let keys = match jws.verify_signature(keys) {
-        // Boxed: the refetch (an HTTP exchange) is a large future that requests with a known kid never run.
-        Err(TokenError::UnknownKid) => match Box::pin(store.refetch_for_unknown_kid()).await {
-            Some(fresh) => {
-                jws.verify_signature(&fresh)?;
-                fresh
-            }
-            None => return Err(TokenError::UnknownKid),
-        },
-        other => other.map(|()| keys.clone())?,
-    };
-    let exp = jws.check_times(now, leeway)?;
-    let roles: Vec<AuthorityRole> = matches.iter().map(|(s, _)| s.role).collect();
-    let verified = token::identify(&jws, &roles, &snapshot.config, settings, exp)?;
-    let verified = Arc::new(snapshot.token_cache.share_class(verified));
-    if let Some(index) = snapshot
-        .keys
-        .stores
-        .iter()
-        .position(|s| Arc::ptr_eq(s, store))
-    {
-        let entry = CachedToken::new(
-            verified.clone(),
-            index,
-            jws.not_before(),
-            &keys,
-            now,
-            leeway,
-            snapshot.token_cache.ttl,
-        );
-        snapshot.token_cache.insert(raw, entry);
-    }
-    Ok(verified)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_request_ids_are_distinct_hex_and_a_sane_client_id_is_kept() {
-        let ids: std::collections::HashSet<String> = (0..10_000)
-            .map(|_| {
-                let id = request_id(&http::HeaderMap::new());
-                let s = id.to_str().expect("ascii").to_string();
-                assert_eq!(s.len(), 24, "{s}");
-                assert!(s.bytes().all(|b| b.is_ascii_hexdigit()), "{s}");
-                s
-            })
-            .collect();
-        assert_eq!(ids.len(), 10_000);
-
-        let mut headers = http::HeaderMap::new();
-        headers.insert(REQUEST_ID, HeaderValue::from_static("abc-123"));
-        assert_eq!(request_id(&headers), "abc-123");
-        headers.insert(REQUEST_ID, HeaderValue::from_static("has space"));
-        assert_ne!(request_id(&headers), "has space");
     }
 }

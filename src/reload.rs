@@ -15,14 +15,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, LoadOptions};
-use crate::discovery::Fetcher;
-use crate::keys::{IssuerKeys, KeyStores, RefreshPolicy};
+use crate::keys::{IssuerKeys, KeyStoreFactory, KeyStores};
 use crate::metrics::Metrics;
 use crate::smart::SmartSettings;
 use crate::state::{SharedState, Snapshot};
 use crate::tls::TlsListener;
 use crate::token::ValidationSettings;
-use crate::token_cache::{TokenCache, TokenCacheSettings};
+use crate::token_cache::TokenCacheSettings;
 
 /// Derives the effective settings from a config (flags and environment win over the file's `proxy` object).
 pub type SettingsFn = Arc<dyn Fn(&Config) -> (ValidationSettings, SmartSettings) + Send + Sync>;
@@ -49,8 +48,8 @@ impl std::fmt::Debug for ReloadSource {
 /// The state a reload needs, and the key-refresher tasks it owns.
 pub struct Reloader {
     pub state: SharedState,
-    pub fetcher: Fetcher,
-    pub policy: RefreshPolicy,
+    /// Builds the stores of authorities a reload adds.
+    pub factory: KeyStoreFactory,
     pub cache: TokenCacheSettings,
     pub metrics: Metrics,
     refreshers: Mutex<Vec<(Arc<IssuerKeys>, JoinHandle<()>)>>,
@@ -69,15 +68,13 @@ impl std::fmt::Debug for Reloader {
 impl Reloader {
     pub fn new(
         state: SharedState,
-        fetcher: Fetcher,
-        policy: RefreshPolicy,
+        factory: KeyStoreFactory,
         cache: TokenCacheSettings,
-        metrics: Metrics,
     ) -> Arc<Self> {
+        let metrics = factory.metrics.clone();
         let reloader = Arc::new(Reloader {
             state,
-            fetcher,
-            policy,
+            factory,
             cache,
             metrics,
             refreshers: Mutex::new(Vec::new()),
@@ -134,16 +131,7 @@ impl Reloader {
             let store = match kept {
                 Some(s) => Arc::clone(s),
                 None => {
-                    let s = Arc::new(
-                        IssuerKeys::new(
-                            role,
-                            authority.clone(),
-                            self.fetcher.clone(),
-                            self.policy,
-                            self.metrics.clone(),
-                        )
-                        .with_endpoints(config.extensions.endpoints(role).cloned()),
-                    );
+                    let s = self.factory.store(&config, role, authority);
                     // A new authority: fetch before the swap, so its tokens work from the first request. A failure
                     // leaves it retrying in the background, as at start-up.
                     if let Err(e) = s.refresh().await {
@@ -155,15 +143,14 @@ impl Reloader {
             stores.push(store);
         }
         let (validation, smart) = (source.settings)(&config);
-        self.state.replace(Snapshot {
+        self.state.replace(Snapshot::build(
             config,
-            keys: KeyStores {
+            KeyStores {
                 stores: stores.clone(),
             },
-            validation,
-            smart,
-            token_cache: TokenCache::new(self.cache),
-        });
+            (validation, smart),
+            self.cache,
+        ));
         self.own_refreshers(&stores);
         self.set_loaded(bytes);
         if let Ok(mut e) = self.last_error.lock() {

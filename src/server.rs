@@ -17,7 +17,7 @@ use crate::metrics::Metrics;
 use crate::reload::{ReloadSource, Reloader};
 use crate::smart::SmartSettings;
 use crate::tls::{TlsError, TlsFiles, TlsListener};
-use crate::token_cache::{TokenCache, TokenCacheSettings};
+use crate::token_cache::TokenCacheSettings;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -33,7 +33,7 @@ use crate::body::{full, ProxyBody};
 use crate::config::Config;
 use crate::discovery::{FetchTimeouts, Fetcher};
 use crate::forward::{Upstream, UpstreamConfigError, UpstreamSettings};
-use crate::keys::{IssuerKeys, KeyStores, RefreshPolicy};
+use crate::keys::{KeyStoreFactory, RefreshPolicy};
 use crate::proxy::Proxy;
 use crate::state::{SharedState, Snapshot};
 use crate::token::ValidationSettings;
@@ -127,32 +127,6 @@ impl Running {
     }
 }
 
-/// Build the key stores of a config; each refresher is started by the [`Reloader`].
-pub fn key_stores(
-    config: &Config,
-    fetcher: &Fetcher,
-    policy: RefreshPolicy,
-    metrics: &Metrics,
-) -> KeyStores {
-    KeyStores {
-        stores: config
-            .authorities()
-            .map(|(role, authority)| {
-                Arc::new(
-                    IssuerKeys::new(
-                        role,
-                        authority.clone(),
-                        fetcher.clone(),
-                        policy,
-                        metrics.clone(),
-                    )
-                    .with_endpoints(config.extensions.endpoints(role).cloned()),
-                )
-            })
-            .collect(),
-    }
-}
-
 /// Bind both listeners, start key refreshers (and the config watcher, if reloads are configured) and serve until
 /// [`Running::shutdown`].
 pub async fn start(config: Config, settings: RunSettings) -> Result<Running, StartError> {
@@ -174,14 +148,18 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         .transpose()?
         .map(Arc::new);
     let metrics = Metrics::new();
-    let keys = key_stores(&config, &fetcher, settings.refresh, &metrics);
-    let state = SharedState::new(Snapshot {
+    let factory = KeyStoreFactory {
+        fetcher: fetcher.clone(),
+        policy: settings.refresh,
+        metrics: metrics.clone(),
+    };
+    let keys = factory.stores(&config);
+    let state = SharedState::new(Snapshot::build(
         config,
         keys,
-        validation: settings.validation,
-        smart: settings.smart.clone(),
-        token_cache: TokenCache::new(settings.token_cache),
-    });
+        (settings.validation, settings.smart.clone()),
+        settings.token_cache,
+    ));
     let upstream = Arc::new(Upstream::new(settings.upstream.clone(), &extra_roots)?);
 
     let listener = bind(settings.listen).await?;
@@ -197,13 +175,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
             source,
         })?;
 
-    let reloader = Reloader::new(
-        state.clone(),
-        fetcher.clone(),
-        settings.refresh,
-        settings.token_cache,
-        metrics.clone(),
-    );
+    let reloader = Reloader::new(state.clone(), factory, settings.token_cache);
     let (stop_main, main_rx) = watch::channel(false);
     let (stop_admin, admin_rx) = watch::channel(false);
     if let Some(source) = settings.reload.clone() {

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::keys::KeyStores;
 use crate::smart::SmartSettings;
 use crate::token::ValidationSettings;
-use crate::token_cache::TokenCache;
+use crate::token_cache::{TokenCache, TokenCacheSettings};
 
 #[derive(Debug)]
 pub struct Snapshot {
@@ -22,6 +22,25 @@ pub struct Snapshot {
     pub smart: SmartSettings,
     /// Verified tokens of this snapshot's config and key sets (a reload starts a new one).
     pub token_cache: TokenCache,
+}
+
+impl Snapshot {
+    /// The snapshot of a (re)loaded config: its key stores, its effective settings, and a new token cache (tokens
+    /// verified under another config are not trusted under this one). Used by start-up and by every reload.
+    pub fn build(
+        config: Config,
+        keys: KeyStores,
+        (validation, smart): (ValidationSettings, SmartSettings),
+        cache: TokenCacheSettings,
+    ) -> Snapshot {
+        Snapshot {
+            config,
+            keys,
+            validation,
+            smart,
+            token_cache: TokenCache::new(cache),
+        }
+    }
 }
 
 /// The current snapshot, shared by every connection.

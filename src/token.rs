@@ -21,7 +21,7 @@ use crate::config::roles::{Actions, RoleSettings};
 use crate::config::{AuthorityRole, Config, PrimaryAuthorization};
 use crate::error::{RequestError, TokenError};
 use crate::headers::header_safe;
-use crate::keys::{Alg, KeySet};
+use crate::jwk::{Alg, KeySet};
 use crate::scope::{self, GrantSet};
 
 /// C11: default maximum size of an `Authorization` header value.
@@ -121,6 +121,19 @@ pub fn query_carries_access_token(query: Option<&str>) -> bool {
         crate::fhir::query::pairs(q)
             .any(|(key, _, _)| key.trim().eq_ignore_ascii_case("access_token"))
     })
+}
+
+/// C5, C6: `now` lies in `[nbf - leeway, exp + leeway)`. Checked at verification and again on every cache hit
+/// (`iat` in the future cannot become true later, so it is checked once).
+pub fn check_window(now: u64, leeway: u64, exp: f64, nbf: Option<f64>) -> Result<(), TokenError> {
+    let (now, leeway) = (now as f64, leeway as f64);
+    if now >= exp + leeway {
+        return Err(TokenError::Expired);
+    }
+    if nbf.is_some_and(|nbf| now < nbf - leeway) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
 }
 
 /// The parsed, not yet verified, parts of a compact JWS.
@@ -306,19 +319,10 @@ impl Jws<'_> {
 
     /// C5–C8: `exp` required, `nbf` and `iat` checked when present, all with leeway. Returns `exp`.
     pub fn check_times(&self, now: u64, leeway: u64) -> Result<f64, TokenError> {
-        let now = now as f64;
-        let leeway = leeway as f64;
         let exp = self.time_claim("exp")?.ok_or(TokenError::MissingExp)?;
-        if now >= exp + leeway {
-            return Err(TokenError::Expired);
-        }
-        if let Some(nbf) = self.time_claim("nbf")? {
-            if now < nbf - leeway {
-                return Err(TokenError::NotYetValid);
-            }
-        }
+        check_window(now, leeway, exp, self.time_claim("nbf")?)?;
         if let Some(iat) = self.time_claim("iat")? {
-            if iat > now + leeway {
+            if iat > now as f64 + leeway as f64 {
                 return Err(TokenError::IssuedInFuture);
             }
         }

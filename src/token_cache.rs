@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use moka::sync::Cache;
 use moka::Expiry;
 
-use crate::keys::KeySet;
+use crate::jwk::KeySet;
 use crate::scope::Grant;
 use crate::token::{TokenClass, VerifiedToken};
 

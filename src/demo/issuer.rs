@@ -21,8 +21,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::body::{full, ProxyBody};
-use crate::discovery::{DiscoveryError, JwksDocument, ProviderMetadata};
-use crate::keys::{parse_jwks, Alg, Issuer, KeySet};
+use crate::config::{Issuer, ProviderMetadata};
+use crate::discovery::DiscoveryError;
+use crate::jwk::{parse_jwks, Alg, KeySet};
 use crate::server::{serve, ConnectionLimits};
 
 #[derive(Debug, thiserror::Error)]
@@ -286,12 +287,7 @@ pub fn mint(key: &SigningKey, alg: Alg, claims: &Value) -> String {
 
 /// The key set the proxy would hold for an issuer publishing `keys` (tests and benches, without HTTP).
 pub fn key_set(issuer: &str, keys: &[&SigningKey]) -> Result<KeySet, DiscoveryError> {
-    let doc = JwksDocument {
-        bytes: json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()})
-            .to_string()
-            .into(),
-        max_age: None,
-    };
+    let doc = json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()}).to_string();
     let jwks_uri =
         url::Url::parse(&format!("{}/jwks", issuer.trim_end_matches('/'))).map_err(|_| {
             DiscoveryError::BadMetadata {
@@ -303,7 +299,7 @@ pub fn key_set(issuer: &str, keys: &[&SigningKey]) -> Result<KeySet, DiscoveryEr
         issuer: Issuer::new(issuer),
         jwks_uri,
     };
-    parse_jwks(issuer, &doc, metadata)
+    Ok(parse_jwks(issuer, doc.as_bytes(), metadata)?)
 }
 
 /// `b64(header).b64(payload).b64(signature)` over exactly these bytes (tests use it to craft hostile tokens).
