@@ -51,8 +51,18 @@ pub async fn authenticate(
     let iss = jws.issuer()?;
     let matches: Vec<_> = snapshot.keys.by_issuer(iss).collect();
     let Some((store, keys)) = matches.first() else {
-        // B3, B6: an issuer nobody configured, or one whose authority has not answered yet.
-        return Err(TokenError::UnknownIssuer);
+        // B3: an issuer nobody configured, or B6: one whose authority has not answered yet (so its issuer is known
+        // only from the configured authority, or from hand-entered endpoints).
+        let waiting = snapshot.keys.stores.iter().any(|s| {
+            s.current().is_none()
+                && (s.authority.is_named_by(iss)
+                    || s.manual.as_ref().is_some_and(|m| m.issuer.as_str() == iss))
+        });
+        return Err(if waiting {
+            TokenError::KeysUnavailable
+        } else {
+            TokenError::UnknownIssuer
+        });
     };
     let keys = match jws.verify_signature(keys) {
         // Boxed: the refetch (an HTTP exchange) is a large future that requests with a known kid never run.

@@ -13,6 +13,7 @@ use url::Url;
 use std::sync::Arc;
 
 use crate::config::{Config, LoadOptions, PrimaryAuthorization, MAX_CLOCK_LEEWAY_SECS};
+use crate::defaults;
 use crate::discovery::FetchTimeouts;
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
@@ -21,7 +22,7 @@ use crate::server::{ConnectionLimits, RunSettings};
 use crate::smart::compartment::RewriteStyle;
 use crate::smart::SmartSettings;
 use crate::tls::TlsFiles;
-use crate::token::{ValidationSettings, DEFAULT_MAX_TOKEN_BYTES};
+use crate::token::ValidationSettings;
 use crate::token_cache::TokenCacheSettings;
 
 #[derive(Debug, Parser)]
@@ -135,19 +136,20 @@ pub struct RunArgs {
     #[arg(
         long,
         env = "FHIR_JWT_PROXY_JWKS_REFETCH_COOLDOWN",
-        default_value_t = 300
+        default_value_t = defaults::JWKS_REFETCH_COOLDOWN_SECS
     )]
     pub jwks_refetch_cooldown: u64,
-    /// Seconds between scheduled JWKS refreshes (a shorter Cache-Control max-age wins, floor 300 s).
+    /// Seconds between scheduled JWKS refreshes; a shorter Cache-Control max-age wins, but never below 300 s (or below
+    /// this interval, when it is shorter: 60 refreshes every 60 s).
     #[arg(
         long,
         env = "FHIR_JWT_PROXY_JWKS_REFRESH_INTERVAL",
-        default_value_t = 43_200
+        default_value_t = defaults::JWKS_REFRESH_INTERVAL_SECS
     )]
     pub jwks_refresh_interval: u64,
     /// Seconds to wait for the upstream's response headers before answering 504; also the longest silence allowed
     /// between two frames of the upstream's body (a stalled stream is aborted).
-    #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_TIMEOUT", default_value_t = defaults::UPSTREAM_TIMEOUT_SECS)]
     pub upstream_timeout: u64,
     /// How primary-authority tokens are authorized after authentication: `roles` (proxy.roles decide),
     /// `passthrough` (the upstream authorizes) or `smart` (SMART scopes) [default: roles, or proxy.primaryAuthorization].
@@ -169,29 +171,29 @@ pub struct RunArgs {
     #[arg(long, env = "FHIR_JWT_PROXY_COMPARTMENT_REWRITE", value_enum, default_value_t = RewriteStyleArg::Path)]
     pub compartment_rewrite: RewriteStyleArg,
     /// Verified-token cache size in bytes (≈ 0.5 KiB per cached token); 0 disables it.
-    #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_BYTES", default_value_t = defaults::TOKEN_CACHE_BYTES)]
     pub token_cache_bytes: u64,
     /// Longest a verified token stays cached, in seconds (never past its exp).
-    #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_TTL", default_value_t = 300)]
+    #[arg(long, env = "FHIR_JWT_PROXY_TOKEN_CACHE_TTL", default_value_t = defaults::TOKEN_CACHE_TTL_SECS)]
     pub token_cache_ttl: u64,
     /// Largest Authorization header accepted, in bytes.
-    #[arg(long, env = "FHIR_JWT_PROXY_MAX_TOKEN_BYTES", default_value_t = DEFAULT_MAX_TOKEN_BYTES)]
+    #[arg(long, env = "FHIR_JWT_PROXY_MAX_TOKEN_BYTES", default_value_t = defaults::MAX_TOKEN_BYTES)]
     pub max_token_bytes: usize,
     /// Seconds a client has to send the whole request head.
-    #[arg(long, env = "FHIR_JWT_PROXY_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "FHIR_JWT_PROXY_HEADER_READ_TIMEOUT", default_value_t = defaults::HEADER_READ_TIMEOUT_SECS)]
     pub header_read_timeout: u64,
     /// Maximum concurrent client connections.
-    #[arg(long, env = "FHIR_JWT_PROXY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(long, env = "FHIR_JWT_PROXY_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// How often the config file is checked for changes, in milliseconds (SIGHUP reloads at once).
     #[arg(
         long,
         env = "FHIR_JWT_PROXY_CONFIG_POLL_INTERVAL_MS",
-        default_value_t = 2000
+        default_value_t = defaults::CONFIG_POLL_INTERVAL_MS
     )]
     pub config_poll_interval_ms: u64,
     /// Seconds in-flight requests get to finish on shutdown.
-    #[arg(long, env = "FHIR_JWT_PROXY_DRAIN_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "FHIR_JWT_PROXY_DRAIN_TIMEOUT", default_value_t = defaults::DRAIN_TIMEOUT_SECS)]
     pub drain_timeout: u64,
 }
 
@@ -251,7 +253,7 @@ impl FlagLayer {
                 leeway_secs: self
                     .clock_leeway
                     .or(file.clock_leeway_seconds)
-                    .unwrap_or(300),
+                    .unwrap_or(defaults::CLOCK_LEEWAY_SECS),
                 require_at_jwt_typ: self.require_at_jwt_typ
                     || file.require_at_jwt_typ.unwrap_or(false),
                 primary_authorization: self.primary_authorization,
@@ -310,7 +312,10 @@ impl RunArgs {
             refresh: RefreshPolicy {
                 interval: Duration::from_secs(self.jwks_refresh_interval.max(1)),
                 // An operator who asks for a shorter interval than the floor gets it.
-                floor: Duration::from_secs(self.jwks_refresh_interval.clamp(1, 300)),
+                floor: Duration::from_secs(
+                    self.jwks_refresh_interval
+                        .clamp(1, defaults::JWKS_REFRESH_FLOOR_SECS),
+                ),
                 refetch_cooldown: Duration::from_secs(self.jwks_refetch_cooldown),
                 ..RefreshPolicy::default()
             },

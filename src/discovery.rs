@@ -59,13 +59,13 @@ pub struct FetchTimeouts {
 impl Default for FetchTimeouts {
     fn default() -> Self {
         FetchTimeouts {
-            connect: Duration::from_secs(5),
-            total: Duration::from_secs(10),
+            connect: Duration::from_secs(crate::defaults::FETCH_CONNECT_SECS),
+            total: Duration::from_secs(crate::defaults::FETCH_TOTAL_SECS),
         }
     }
 }
 
-/// The one HTTP client for discovery and JWKS (STYLE: never a new client per refresh).
+/// The one HTTP client for discovery and JWKS (never a new client per refresh: connections and TLS sessions are reused).
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,

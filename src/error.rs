@@ -32,7 +32,7 @@ pub enum TokenError {
     MissingIssuer,
     #[error("iss is not a trusted issuer")]
     UnknownIssuer,
-    #[error("no key set is available yet for this issuer")]
+    #[error("the keys of this issuer are not available yet (its identity provider has not answered); try again shortly")]
     KeysUnavailable,
     #[error("kid matches no signing key of the issuer")]
     UnknownKid,

@@ -14,6 +14,7 @@ use arc_swap::ArcSwapOption;
 
 pub use crate::config::Issuer;
 use crate::config::{Authority, AuthorityRole, Config};
+use crate::defaults;
 use crate::discovery::{DiscoveryError, Fetcher, ProviderMetadata};
 pub use crate::jwk::{parse_jwks, Alg, KeyKind, KeySet, VerificationKey};
 use crate::metrics::Metrics;
@@ -35,11 +36,11 @@ pub struct RefreshPolicy {
 impl Default for RefreshPolicy {
     fn default() -> Self {
         RefreshPolicy {
-            interval: Duration::from_secs(12 * 3600),
-            floor: Duration::from_secs(300),
-            refetch_cooldown: Duration::from_secs(300),
-            retry_initial: Duration::from_secs(1),
-            retry_max: Duration::from_secs(60),
+            interval: Duration::from_secs(defaults::JWKS_REFRESH_INTERVAL_SECS),
+            floor: Duration::from_secs(defaults::JWKS_REFRESH_FLOOR_SECS),
+            refetch_cooldown: Duration::from_secs(defaults::JWKS_REFETCH_COOLDOWN_SECS),
+            retry_initial: Duration::from_secs(defaults::JWKS_RETRY_INITIAL_SECS),
+            retry_max: Duration::from_secs(defaults::JWKS_RETRY_MAX_SECS),
         }
     }
 }

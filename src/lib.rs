@@ -3,33 +3,31 @@
 //! A request travels one way through named stages; each stage hands the next a typed value:
 //!
 //! ```text
-//! bearer header ──token──▶ VerifiedToken ──smart──▶ allowed ──forward──▶ upstream response
-//!                  ▲                           ▲
-//!           keys (per-issuer JWKS)       config (validated once)
+//! request ─proxy─▶ bearer token ─authenticate─▶ VerifiedToken ─smart / roles─▶ Decision ─forward─▶ upstream answer
+//!                                   ▲                                    ▲
+//!                       keys (per-issuer JWKS)                  config (validated once)
 //! ```
 //!
-//! Modules, and which may use which:
-//! - [`config`] — the `authenticationConfiguration` file → validated [`config::Config`] (no I/O).
-//! - [`discovery`] — OIDC metadata and JWKS fetches through one HTTP client.
-//! - [`keys`] — per-issuer key sets, background refresh, single-flight unknown-`kid` refetch (uses `discovery`).
-//! - [`token`] — pure validation → [`token::VerifiedToken`] (uses `keys` types, no I/O).
-//! - [`claims`] — claim → header mapping by dotted paths, and the user claim.
-//! - [`audit`] — one record per decision: rotated JSON-lines file, stdout target, FHIR AuditEvents.
-//! - [`token_cache`] — verified tokens by their bytes, so a repeated token skips signature work.
-//! - [`smart`] — pure SMART authorization of a verified token for a request (no I/O).
-//! - [`forward`] — the upstream hop: URI rewrite, hop-by-hop and identity headers, streaming.
-//! - [`upstream_pool`] — keep-alive HTTP/1.1 connections (or one HTTP/2 connection) to the upstream.
-//! - [`proxy`] — the per-request service: public paths → token → smart → forward.
-//! - [`metrics`] — Prometheus counters and histograms, rendered on the admin listener.
-//! - [`error`] — request errors and their one mapping to HTTP.
-//! - [`reload`] — SIGHUP and file-change reloads that swap a whole new snapshot.
-//! - [`state`] — the snapshot (config + key stores) behind one `ArcSwap`.
-//! - [`tls`] — the listener's certificate (reloadable) and the roots for upstream and provider connections.
-//! - [`server`] — listeners, limits, admin routes, shutdown.
-//! - [`log_format`] — the JSON log line (tracing-subscriber's shape, written without serde).
-//! - [`check`], [`cli`], [`demo`] — the commands.
+//! The layers, from the bottom up. A module may use the layers below it, never one above (no import circle; the
+//! rule ids cited in comments and test names are in docs/rules.md):
 //!
-//! Pure modules (`config`, `token`, `smart`, `error`) never import network modules.
+//! 1. **Data and pure helpers, depending on nothing in the crate**: [`fhir`] (R4 resource types, compartments,
+//!    reference-parameter tables, request classification, the one query parser), [`headers`] (the header names the
+//!    proxy owns), [`defaults`] (every default value), [`rule_id`], [`clock`], [`request_id`], [`body`],
+//!    [`metrics`] (Prometheus families; fed by the layers above, reads none of them), [`tls`], [`log_format`].
+//! 2. **Validated configuration**: [`config`] — the file → typed values (pure data, no I/O, no runtime types);
+//!    [`scope`] — a SMART scope string → grants.
+//! 3. **Errors**: [`error`] — request and token errors and their one mapping to HTTP.
+//! 4. **Pure stages**: [`jwk`] (keys without I/O), [`claims`] (claim → header mapping), [`token`] (a JWS → a
+//!    [`token::VerifiedToken`]), [`smart`] (SMART authorization → a [`smart::Decision`]), [`roles`] (role-based
+//!    authorization of primary tokens), [`audit`] (decision records and their sinks).
+//! 5. **I/O beside requests**: [`discovery`] (OIDC metadata and JWKS fetches), [`keys`] (per-issuer key sets, refresh,
+//!    unknown-`kid` refetch, the key-store factory), [`token_cache`], [`upstream_pool`], [`body_timeout`].
+//! 6. **The snapshot**: [`state`] — config, key stores, settings and token cache behind one `ArcSwap`.
+//! 7. **Request stages**: [`authenticate`] (cache → keys → token), [`forward`] (the upstream hop), [`proxy`] (the
+//!    per-request service: public paths → authenticate → smart or roles → forward), [`reload`].
+//! 8. **The process**: [`server`] (listeners, limits, admin routes, shutdown), and the commands [`check`], [`cli`],
+//!    [`demo`].
 
 pub mod audit;
 pub mod authenticate;
@@ -40,6 +38,7 @@ pub mod claims;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod defaults;
 pub mod demo;
 pub mod discovery;
 pub mod error;

@@ -73,10 +73,10 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
-            max_header_bytes: 64 * 1024,
-            drain_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(crate::defaults::HEADER_READ_TIMEOUT_SECS),
+            max_connections: crate::defaults::MAX_CONNECTIONS,
+            max_header_bytes: crate::defaults::MAX_HEADER_BYTES,
+            drain_timeout: Duration::from_secs(crate::defaults::DRAIN_TIMEOUT_SECS),
         }
     }
 }

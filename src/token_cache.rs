@@ -36,8 +36,8 @@ pub struct TokenCacheSettings {
 impl Default for TokenCacheSettings {
     fn default() -> Self {
         TokenCacheSettings {
-            max_bytes: 64 * 1024 * 1024,
-            ttl: Duration::from_secs(300),
+            max_bytes: crate::defaults::TOKEN_CACHE_BYTES,
+            ttl: Duration::from_secs(crate::defaults::TOKEN_CACHE_TTL_SECS),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Reference search parameters of FHIR R4 and the resource types each can target (rules Q9, Q19).
 //!
 //! In: a resource type and a parameter code. Out: the parameter's targets. The table itself
-//! ([`super::search_params`]) is generated from the R4 SearchParameter definitions; this file holds its types and
+//! (`search_params.rs`) is generated from the R4 SearchParameter definitions; this file holds its types and
 //! the questions the authorization asks of it.
 
 use super::search_params::REFERENCE_PARAMS;

@@ -134,7 +134,19 @@ async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
     );
     // B's tokens are 401, not 5xx.
     let b_token = w.sched_token();
-    assert_eq!(status(&p, "/Schedule", Some(&b_token)).await, 401);
+    let a = get(&p, "/Schedule", Some(&b_token)).await;
+    assert_eq!(a.status, 401);
+    // ... and say why: B's keys are not there yet (not "unknown issuer", which would send an operator astray).
+    assert!(a.challenge.contains("not available yet"), "{}", a.challenge);
+    // A token of an issuer nobody configured is still an unknown issuer.
+    let stranger = crate::support::World::new().await;
+    let a = get(&p, "/Schedule", Some(&stranger.sched_token())).await;
+    assert_eq!(a.status, 401);
+    assert!(
+        a.challenge.contains("not a trusted issuer"),
+        "{}",
+        a.challenge
+    );
     // B comes back: the retry picks it up and the proxy becomes ready.
     w.smart_b.set_behaviour(Behaviour::Normal);
     wait_ready(&p).await;
