@@ -99,6 +99,7 @@ struct RawFileSettings {
     primary_smart_mode: Option<PrimaryAuthorization>,
     roles: Option<Vec<roles::RawRole>>,
     roles_claim: Option<String>,
+    cors_configuration: Option<cors::RawCors>,
     clock_leeway_seconds: Option<u64>,
     require_at_jwt_typ: Option<bool>,
     fhir_base_url: Option<String>,
@@ -122,6 +123,8 @@ pub struct Config {
     pub extensions: Extensions,
     /// How primary-authority tokens are authorized, and the roles that may do what (Q10, see [`roles`]).
     pub roles: RoleSettings,
+    /// Azure's `corsConfiguration`: which browser origins may call the proxy (`None`: no CORS answers).
+    pub cors: Option<cors::CorsSettings>,
     /// Where the configuration object sits in the file (`properties.authenticationConfiguration.` or empty).
     pub path_prefix: &'static str,
 }
@@ -161,6 +164,14 @@ impl Config {
                 .transpose()
         };
 
+        // Azure's corsConfiguration sits beside authenticationConfiguration.
+        let beside = |holder: &mut serde_json::Map<String, serde_json::Value>, path: &str| {
+            holder
+                .remove("corsConfiguration")
+                .map(|v| parse_at::<cors::RawCors>(v, path).map(|c| (c, path.to_string())))
+                .transpose()
+        };
+        let mut cors_beside = None;
         let (raw_value, prefix, settings) = if top.contains_key("properties") {
             let settings = wrapped_settings(&mut top)?;
             let Some(serde_json::Value::Object(mut props)) = top.remove("properties") else {
@@ -175,9 +186,11 @@ impl Config {
                     "is required",
                 ));
             };
+            cors_beside = beside(&mut props, "properties.corsConfiguration")?;
             (auth, "properties.authenticationConfiguration.", settings)
         } else if top.contains_key("authenticationConfiguration") {
             let settings = wrapped_settings(&mut top)?;
+            cors_beside = beside(&mut top, "corsConfiguration")?;
             if let Some(other) = top.keys().find(|k| *k != "authenticationConfiguration") {
                 return Err(ConfigError::invalid(
                     other.clone(),
@@ -209,7 +222,17 @@ impl Config {
             (Some(s), None) => (s, "proxy".to_string()),
             (None, inner) => (inner.unwrap_or_default(), format!("{prefix}proxy")),
         };
-        validate(raw, settings, &settings_path, prefix, opts)
+        let mut config = validate(raw, settings, &settings_path, prefix, opts)?;
+        if let Some((raw_cors, path)) = cors_beside {
+            if config.cors.is_some() {
+                return Err(ConfigError::invalid(
+                    path,
+                    "corsConfiguration may appear once: beside authenticationConfiguration or in the proxy object",
+                ));
+            }
+            config.cors = Some(cors::validate(raw_cors, &path)?);
+        }
+        Ok(config)
     }
 
     /// Every authority to discover, primary first.
@@ -458,10 +481,20 @@ fn validate(
             .as_mut()
             .and_then(|e| e.primary_roles_claim.take()),
     ));
+    let cors = match settings.cors_configuration.take() {
+        Some(raw) => problems
+            .take(cors::validate(
+                raw,
+                &format!("{settings_path}.corsConfiguration"),
+            ))
+            .map(Some),
+        None => Some(None),
+    };
     let file_settings = problems.take(validate_settings(settings, settings_path));
     problems.finish(|| {
         Some(Config {
             roles: role_settings?,
+            cors: cors?,
             primary,
             smart_providers,
             smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
@@ -649,6 +682,7 @@ fn parse_authority(text: &str, path: &str, opts: LoadOptions) -> Result<Authorit
 }
 
 pub mod claim_mapping;
+pub mod cors;
 pub mod extensions;
 pub mod model;
 pub mod roles;

@@ -145,6 +145,9 @@ pub enum Forbidden {
     ConfiningParameter(&'static str),
     #[error("this operation is not available with SMART scopes through this proxy: only $export (with system/ scopes) and Patient/<id>/$everything are")]
     OperationNotAllowed,
+    /// A continuation (`_getpages`, `ct`) this token was not handed: another user's search, or an expired one.
+    #[error("this page of results was not produced for this token, or has expired; run the search again")]
+    UnknownPage,
     /// Q10: no role of the token grants the data action the request needs.
     #[error("{interaction} needs the data action {action}, which no role of this token grants")]
     MissingAction {
@@ -165,6 +168,7 @@ impl Forbidden {
             Forbidden::ConfiningParameter(_) => "confining_param",
             Forbidden::OperationNotAllowed => "operation",
             Forbidden::MissingAction { .. } => "role_missing_action",
+            Forbidden::UnknownPage => "page_unknown",
         }
     }
 }

@@ -113,6 +113,11 @@ impl Upstream {
         })
     }
 
+    /// The upstream's base URL (answers' links under it are presented under the proxy's).
+    pub fn base(&self) -> &Url {
+        &self.settings.base
+    }
+
     /// Send the request upstream and stream the answer back.
     pub async fn forward(
         &self,

@@ -24,9 +24,12 @@ use crate::audit::{now_rfc3339, AuditRecord, Auditor};
 use crate::authenticate::authenticate;
 use crate::body::ProxyBody;
 use crate::config::AuthorityRole;
+use crate::cors;
 use crate::error::RequestError;
 use crate::forward::{strip_proxy_headers, Upstream};
+use crate::links;
 use crate::metrics::Metrics;
+use crate::pages::{self, PageBindings};
 use crate::smart;
 use crate::state::{SharedState, Snapshot};
 use crate::token::{self, VerifiedToken};
@@ -72,6 +75,8 @@ pub struct Proxy {
     pub audit: Auditor,
     /// Whether the listener is TLS (for `X-Forwarded-Proto`).
     pub tls: bool,
+    /// Continuation tokens handed out in answers, by who received them.
+    pub pages: PageBindings,
 }
 
 /// What the request line and the token said, for the one log line and the metrics (all bounded values).
@@ -109,6 +114,24 @@ impl Proxy {
         );
         let request_id = request_id(req.headers());
         req.headers_mut().insert(REQUEST_ID, request_id.clone());
+        let origin = req.headers().get(http::header::ORIGIN).cloned();
+        if let Some(cors_settings) = &snapshot.config.cors {
+            // A browser's preflight is the proxy's to answer: no token, never forwarded.
+            if cors::is_preflight(&method, req.headers()) {
+                let mut response = cors::preflight(cors_settings, req.headers());
+                let status = response.status().as_u16();
+                let outcome = if status == 204 {
+                    "preflight"
+                } else {
+                    "preflight_refused"
+                };
+                self.metrics
+                    .request(outcome, status, "-", &NO_CLIENT, started.elapsed());
+                tracing::info!(request_id = request_id.to_str().unwrap_or("-"), %method, status, outcome, "request");
+                response.headers_mut().insert(REQUEST_ID, request_id);
+                return response;
+            }
+        }
 
         let mut trace = Trace {
             provider: "-",
@@ -179,6 +202,9 @@ impl Proxy {
                 roles: trace.roles.take().map(|r| r.to_string()),
             });
         }
+        if let Some(cors_settings) = &snapshot.config.cors {
+            cors::decorate(cors_settings, origin.as_ref(), response.headers_mut());
+        }
         response.headers_mut().insert(REQUEST_ID, request_id);
         response
     }
@@ -240,8 +266,22 @@ impl Proxy {
             _ => req.map(Either::Left),
         };
         trace.decided = Some(Instant::now());
-        self.forward_timed(req, Some(&verified), decision, client)
-            .await
+        let public = public_base(snapshot, &req, self.tls);
+        let head = req.method() == http::Method::HEAD;
+        let bundle_answer = classified
+            .as_ref()
+            .is_ok_and(|r| returns_bundle(&r.interaction));
+        let response = self
+            .forward_timed(req, Some(&verified), decision, client)
+            .await?;
+        // Links under the upstream's base are presented under the proxy's; continuation tokens in them are bound
+        // to this token (SMART tokens: theirs is the only kind whose continuations are checked).
+        let who = verified.smart().then(|| pages::identity(&verified));
+        let rebase = links::Rebase {
+            from: self.upstream.base().as_str().trim_end_matches('/'),
+            to: public.trim_end_matches('/'),
+        };
+        present(response, &rebase, bundle_answer && !head, who, &self.pages).await
     }
 
     /// H1, then rules B–G, then SMART: the verified token and what to send upstream. Who the token belongs to is
@@ -285,7 +325,24 @@ impl Proxy {
             path: req.uri().path(),
             query: req.uri().query(),
         };
-        let decision = smart::authorize_classified(&verified, line, classified, &snapshot.smart)?;
+        // A continuation is only for the token it was handed to (crate::pages).
+        let continuation_bound = classified.as_ref().is_ok_and(|r| {
+            let tokens: Vec<&str> = r
+                .query
+                .params
+                .iter()
+                .filter(|p| p.is("_getpages") || p.is("ct"))
+                .map(|p| p.value.as_str())
+                .collect();
+            !tokens.is_empty() && self.pages.bound(&tokens, &pages::identity(&verified))
+        });
+        let decision = smart::authorize_classified(
+            &verified,
+            line,
+            classified,
+            &snapshot.smart,
+            continuation_bound,
+        )?;
         if let smart::Decision::Rewrite { path_and_query, .. } = &decision {
             // The path only: query values carry patient data.
             tracing::debug!(
@@ -343,6 +400,126 @@ impl Proxy {
         self.metrics.upstream(started.elapsed());
         result
     }
+}
+
+/// Interactions whose answer is a Bundle with links to present (and continuation tokens to bind).
+fn returns_bundle(interaction: &crate::fhir::request::Interaction) -> bool {
+    use crate::fhir::request::Interaction as I;
+    matches!(
+        interaction,
+        I::SearchType
+            | I::SearchSystem
+            | I::SearchCompartment { .. }
+            | I::SearchPost
+            | I::Continuation
+            | I::HistoryInstance
+            | I::HistoryType
+            | I::HistorySystem
+            | I::Batch
+            | I::Operation(_)
+    )
+}
+
+/// The base URL the client used: `--fhir-base-url` when configured (behind a gateway that changes the host or adds
+/// a path), else this listener's scheme and the request's `Host` (or `:authority`). `X-Forwarded-*` from clients is
+/// not trusted for it.
+fn public_base<B>(snapshot: &Snapshot, req: &Request<B>, tls: bool) -> String {
+    if let Some(base) = &snapshot.smart.fhir_base_url {
+        return base.as_str().trim_end_matches('/').to_string();
+    }
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    format!("{}://{host}", if tls { "https" } else { "http" })
+}
+
+/// The largest Bundle the proxy reads to present its links; a larger one passes unchanged.
+const MAX_PRESENTED_BYTES: usize = 32 * 1024 * 1024;
+
+/// Present an upstream answer: `Location`/`Content-Location` under the public base, and for a JSON Bundle its links
+/// and `fullUrl`s, binding its continuation tokens to `who`.
+async fn present(
+    mut response: Response<ProxyBody>,
+    rebase: &links::Rebase<'_>,
+    bundle: bool,
+    who: Option<Arc<str>>,
+    pages: &PageBindings,
+) -> Result<Response<ProxyBody>, RequestError> {
+    for name in [http::header::LOCATION, http::header::CONTENT_LOCATION] {
+        let rewritten = response
+            .headers()
+            .get(&name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| rebase.url(v))
+            .and_then(|v| http::HeaderValue::from_str(&v).ok());
+        if let Some(v) = rewritten {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    let too_large = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_PRESENTED_BYTES);
+    if !bundle || !json || too_large || !response.status().is_success() {
+        return Ok(response);
+    }
+    let (mut parts, body) = response.into_parts();
+    let mut body = body;
+    let mut buffer = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(unpresentable(false));
+        };
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > MAX_PRESENTED_BYTES {
+                return Err(unpresentable(true));
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    let bytes = bytes::Bytes::from(buffer);
+    let mut tokens = Vec::new();
+    let rewritten = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut v) if v["resourceType"] == "Bundle" => {
+            let changed = rebase.bundle(&mut v, &mut tokens);
+            if changed {
+                serde_json::to_vec(&v).ok()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    if let Some(who) = &who {
+        pages.bind(tokens, who);
+    }
+    let bytes = rewritten.map(bytes::Bytes::from).unwrap_or(bytes);
+    parts.headers.remove(http::header::TRANSFER_ENCODING);
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(bytes.len()),
+    );
+    Ok(Response::from_parts(parts, crate::body::full(bytes)))
+}
+
+/// 502 for an answer the proxy could not read whole to present it.
+fn unpresentable(too_large: bool) -> RequestError {
+    let why = if too_large {
+        "the upstream's answer is too large to present through the proxy"
+    } else {
+        "the upstream's answer broke off"
+    };
+    RequestError::UpstreamUnavailable(Box::from(String::from(why)))
 }
 
 /// The longest the proxy waits for a body it must read whole (a batch authorized by role).

@@ -81,6 +81,7 @@ pub fn needed(request: &FhirRequest, method: &Method) -> Needed {
         | Interaction::HistorySystem
         | Interaction::SearchType
         | Interaction::SearchSystem
+        | Interaction::Continuation
         | Interaction::SearchCompartment { .. }
         | Interaction::SearchPost => one(RoleAction::Read),
         Interaction::Create | Interaction::Update | Interaction::Patch => {

@@ -196,6 +196,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         audit,
         metrics: metrics.clone(),
         tls: tls.is_some(),
+        pages: Default::default(),
     });
     let limits = settings.limits;
     let main = tokio::spawn(serve_with_tls(

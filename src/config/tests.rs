@@ -1526,3 +1526,40 @@ fn a3_a5_a6_whitespace_and_discovery_urls_are_refused_offline() {
         "the proxy appends /.well-known/openid-configuration",
     );
 }
+
+// === corsConfiguration, where ARM puts it ===
+
+#[test]
+fn cors_configuration_is_read_beside_the_authentication_configuration_or_in_proxy() {
+    let cors = json!({"origins": ["https://app.example"], "headers": ["*"], "methods": ["GET"], "maxAge": 600});
+    let mut arm_v = arm(base());
+    arm_v["properties"]["corsConfiguration"] = cors.clone();
+    let mut wrapped_v = wrapped(base());
+    wrapped_v["corsConfiguration"] = cors.clone();
+    let mut bare = base();
+    object(&mut bare).insert("proxy".into(), json!({"corsConfiguration": cors.clone()}));
+    for v in [arm_v, wrapped_v, bare] {
+        let c = accepted(&v).cors.expect("cors settings");
+        assert!(
+            c.allows("https://app.example") && !c.allows("https://other.example"),
+            "{v}"
+        );
+        assert_eq!(c.max_age, Some(600));
+    }
+    assert!(accepted(&base()).cors.is_none());
+    // Validated like the rest, with the path where it was found.
+    let mut bad = arm(base());
+    bad["properties"]["corsConfiguration"] = json!({"origins": ["https://app.example/"]});
+    assert_refused(
+        &bad,
+        "properties.corsConfiguration.origins[0]",
+        "end with '/'",
+    );
+    let mut bad = wrapped(base());
+    bad["corsConfiguration"] = json!({"origins": ["*"], "allowCredentials": true});
+    assert_refused(&bad, "corsConfiguration.allowCredentials", "wildcard");
+    let mut twice = wrapped(base());
+    twice["corsConfiguration"] = cors.clone();
+    twice["proxy"] = json!({"corsConfiguration": cors});
+    assert_refused(&twice, "corsConfiguration", "may appear once");
+}

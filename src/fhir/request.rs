@@ -23,6 +23,9 @@ pub enum Interaction {
     HistorySystem,
     SearchType,
     SearchSystem,
+    /// `GET [base]?_getpages=<id>&...`: the next page of an earlier search (HAPI's paging), whose query the server
+    /// keeps; the request carries nothing of it.
+    Continuation,
     /// `GET <CompartmentType>/<id>/<Type|*>`.
     SearchCompartment {
         compartment: &'static str,
@@ -52,6 +55,7 @@ impl Interaction {
             Interaction::HistorySystem => "history-system",
             Interaction::SearchType => "search-type",
             Interaction::SearchSystem => "search-system",
+            Interaction::Continuation => "continuation",
             Interaction::SearchCompartment { .. } => "search-compartment",
             Interaction::SearchPost => "search-post",
             Interaction::Create => "create",
@@ -201,6 +205,10 @@ pub fn classify(
         out.query = Query::parse(q)
             .map_err(|_| Unclassifiable("a query parameter name no FHIR server defines"))?;
         touches(&out.query, &mut out.touches)?;
+    }
+    if out.interaction == Interaction::SearchSystem && out.query.named("_getpages").next().is_some()
+    {
+        out.interaction = Interaction::Continuation;
     }
     Ok(out)
 }

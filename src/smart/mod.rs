@@ -103,7 +103,7 @@ pub fn authorize(
     settings: &SmartSettings,
 ) -> Result<Decision, RequestError> {
     let classified = request::classify(line.method, line.path, line.query);
-    authorize_classified(token, line, &classified, settings)
+    authorize_classified(token, line, &classified, settings, false)
 }
 
 /// [`authorize`] for a request the caller has already classified (the proxy classifies once per request).
@@ -112,6 +112,7 @@ pub fn authorize_classified(
     line: RequestLine<'_>,
     classified: &Result<FhirRequest, request::Unclassifiable>,
     settings: &SmartSettings,
+    continuation_bound: bool,
 ) -> Result<Decision, RequestError> {
     if !token.smart() {
         // Q10: primary-authority tokens pass through after authentication.
@@ -137,6 +138,16 @@ pub fn authorize_classified(
         .as_ref()
         .map_err(|e| Forbidden::Unclassifiable(e.clone()))?;
     if request.interaction == Interaction::Capabilities {
+        return Ok(Decision::Forward);
+    }
+    // A continuation (`_getpages`, `ct`) names a search the server keeps: only the token it was handed to may use
+    // it (see crate::pages), and then it returns exactly what that confined search returns.
+    let continues = request.interaction == Interaction::Continuation
+        || request.query.named("ct").next().is_some();
+    if continues && !continuation_bound {
+        return Err(Forbidden::UnknownPage.into());
+    }
+    if request.interaction == Interaction::Continuation {
         return Ok(Decision::Forward);
     }
     let grants = token.grants();

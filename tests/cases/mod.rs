@@ -8,6 +8,7 @@ mod hostile;
 mod integrity;
 mod key_sets;
 mod operations;
+mod real_clients;
 mod real_fhir;
 mod real_idp;
 mod roles;

@@ -692,3 +692,27 @@ fn q9_search_param_table_matches_the_r4_definitions() {
         "src/fhir/search_params.rs differs from what tests/e2e/fhir/gen-search-params.mjs writes; regenerate it"
     );
 }
+
+#[tokio::test]
+async fn paging_through_the_proxy_against_medplum_stays_in_the_compartment() {
+    // Medplum's in-memory repository pages by `_offset`/`_count` re-runs of the same search (it writes no `next`
+    // links): each page through the proxy is the confined search again, and the pages add up to the compartment.
+    let (w, fhir, p) = setup(RewriteStyle::Param).await;
+    let a_token = token(&w, "Patient/pat-a", "patient/*.read");
+    let mut seen = BTreeSet::new();
+    for offset in 0..10 {
+        let page = proxy_ids(
+            &p,
+            &format!("/Observation?_count=1&_offset={offset}"),
+            &a_token,
+        )
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        assert_eq!(page.len(), 1, "one a page");
+        seen.extend(page);
+    }
+    assert_eq!(seen, fhir.compartment("Observation", "pat-a").await);
+    assert_eq!(seen.len(), 3);
+}

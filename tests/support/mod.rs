@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod hapi;
 pub mod upstream;
 
 use std::net::SocketAddr;
