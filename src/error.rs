@@ -143,7 +143,7 @@ pub enum Forbidden {
     /// Q19: the client's own copy of a parameter the proxy uses to confine the request.
     #[error("{0}")]
     ConfiningParameter(&'static str),
-    #[error("this operation is not available with SMART scopes through this proxy: only $export (with system/ scopes) and Patient/<id>/$everything are")]
+    #[error("this operation is not available with SMART scopes through this proxy: $export (system/ scopes), Patient/<id>/$everything, Observation/$lastn, DocumentReference/$docref and the terminology operations ($expand, $lookup, $validate-code, $translate, $subsumes) are")]
     OperationNotAllowed,
     /// A continuation (`_getpages`, `ct`) this token was not handed: another user's search, or an expired one.
     #[error("this page of results was not produced for this token, or has expired; run the search again")]

@@ -196,14 +196,26 @@ impl Upstream {
             // The answer must have a body to check, even for a HEAD read.
             *req.method_mut() = Method::GET;
         }
+        // A read turned into a search: the client's conditional header is about the resource, not the search
+        // Bundle; the proxy answers it from the unwrapped resource's version.
+        let if_none_match = match answer {
+            Answer::Unwrap(_) => req.headers_mut().remove(header::IF_NONE_MATCH),
+            _ => None,
+        };
         let response = self
             .forward(req, Some(identity), client, client_tls)
             .await?;
         match answer {
             Answer::AsIs => Ok(response),
-            Answer::Unwrap(single) => unwrap_single(response, &single, head).await,
+            Answer::Unwrap(single) => {
+                let out = unwrap_single(response, &single, head).await?;
+                Ok(not_modified(out, if_none_match.as_ref()))
+            }
             Answer::NamesNoOtherPerson(owner) => {
                 names_no_other_person(response, &owner, head).await
+            }
+            Answer::InCompartment { owner, matches } => {
+                in_compartment(response, &owner, matches, head).await
             }
         }
     }
@@ -289,6 +301,11 @@ async fn unwrap_single(
             out.headers_mut().insert(header::ETAG, etag);
         }
     }
+    if let Some(modified) = resource["meta"]["lastUpdated"].as_str().and_then(http_date) {
+        if let Ok(v) = HeaderValue::from_str(&modified) {
+            out.headers_mut().insert(header::LAST_MODIFIED, v);
+        }
+    }
     Ok(out)
 }
 
@@ -310,6 +327,69 @@ async fn names_no_other_person(
     let body = serde_json::to_vec(&resource).map_err(|_| bad("cannot re-encode the resource"))?;
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::TRANSFER_ENCODING);
+    if !head {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    Ok(Response::from_parts(
+        parts,
+        if head { empty() } else { full(body) },
+    ))
+}
+
+/// Q18: only what belongs to the owner's compartment. A single resource that does not: 404. A Bundle: entries that
+/// do not are dropped (the search's own matches of type `matches` are confined by the query and kept); a history
+/// whose every entry was dropped is 404. Non-200 answers pass unchanged; one that is not JSON cannot be checked: 502.
+async fn in_compartment(
+    response: Response<ProxyBody>,
+    owner: &Owner,
+    matches: Option<&'static str>,
+    head: bool,
+) -> Result<Response<ProxyBody>, RequestError> {
+    if response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let Some(c) = crate::smart::compartment::Compartment::of(owner.resource_type, &owner.id) else {
+        return Err(RequestError::NotFound);
+    };
+    let (mut parts, mut value) = read_json(response).await?;
+    if value["resourceType"] == "Bundle" {
+        if let Some(entries) = value
+            .get_mut("entry")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            let before = entries.len();
+            let own_match = |e: &serde_json::Value| {
+                matches.is_some_and(|t| e["resource"]["resourceType"] == t)
+                    && e["search"]["mode"] != "include"
+            };
+            let matched: Vec<String> = entries
+                .iter()
+                .filter(|e| own_match(e))
+                .filter_map(|e| {
+                    Some(format!(
+                        "{}/{}",
+                        e["resource"]["resourceType"].as_str()?,
+                        e["resource"]["id"].as_str()?
+                    ))
+                })
+                .collect();
+            entries.retain(|e| {
+                let resource = &e["resource"];
+                // A deleted version in a history has no resource: it says nothing about anyone.
+                own_match(e) || resource.is_null() || c.holds(resource, &matched)
+            });
+            if before > 0 && entries.is_empty() && matches.is_none() {
+                return Err(RequestError::NotFound);
+            }
+        }
+    } else if !c.holds(&value, &[]) {
+        return Err(RequestError::NotFound);
+    }
+    let body = serde_json::to_vec(&value).map_err(|_| bad("cannot re-encode the answer"))?;
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts.headers.remove(header::CONTENT_LENGTH);
     if !head {
         parts
             .headers
@@ -345,6 +425,88 @@ fn names_another_patient(value: &serde_json::Value, owner: &Owner) -> bool {
         serde_json::Value::Array(items) => items.iter().any(|v| names_another_patient(v, owner)),
         _ => false,
     }
+}
+
+/// 304 when the client's `If-None-Match` names the answer's `ETag` (weak comparison, `*` included).
+fn not_modified(
+    response: Response<ProxyBody>,
+    if_none_match: Option<&HeaderValue>,
+) -> Response<ProxyBody> {
+    let (Some(wanted), Some(etag)) = (
+        if_none_match.and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok()),
+    ) else {
+        return response;
+    };
+    let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let matched = wanted.trim() == "*" || wanted.split(',').any(|w| weak(w) == weak(etag));
+    if !matched || response.status() != StatusCode::OK {
+        return response;
+    }
+    let mut out = Response::new(empty());
+    *out.status_mut() = StatusCode::NOT_MODIFIED;
+    for name in [header::ETAG, header::LAST_MODIFIED] {
+        if let Some(v) = response.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// An RFC 3339 instant (`meta.lastUpdated`) as an HTTP date (`Last-Modified`), when it parses.
+fn http_date(instant: &str) -> Option<String> {
+    let b = instant.as_bytes();
+    let num = |r: std::ops::Range<usize>| instant.get(r)?.parse::<i64>().ok();
+    if b.len() < 19 {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Offsets other than Z are applied to give UTC.
+    let rest = &instant[19..];
+    let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset_min = match rest {
+        "" | "Z" => 0,
+        r if r.len() == 6 => {
+            let sign = if r.starts_with('-') { -1 } else { 1 };
+            sign * (r.get(1..3)?.parse::<i64>().ok()? * 60 + r.get(4..6)?.parse::<i64>().ok()?)
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mo + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss - offset_min * 60;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Back to a civil date for the UTC instant.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    Some(format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
 }
 
 /// 502 for an upstream answer the proxy cannot use.
@@ -445,6 +607,23 @@ fn add_identity(headers: &mut HeaderMap, token: &VerifiedToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_modified_is_an_http_date_of_the_resource_instant() {
+        assert_eq!(
+            http_date("2024-02-29T13:45:07Z").as_deref(),
+            Some("Thu, 29 Feb 2024 13:45:07 GMT")
+        );
+        assert_eq!(
+            http_date("1970-01-01T00:00:00.000Z").as_deref(),
+            Some("Thu, 01 Jan 1970 00:00:00 GMT")
+        );
+        assert_eq!(
+            http_date("2025-12-31T23:30:00.123-01:00").as_deref(),
+            Some("Thu, 01 Jan 2026 00:30:00 GMT")
+        );
+        assert_eq!(http_date("not a date"), None);
+    }
 
     #[test]
     fn hop_by_hop_and_connection_named_headers_are_removed() {

@@ -271,7 +271,7 @@ fn touches(query: &Query, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
                     TouchKind::RevInclude
                 };
                 for value in param.values() {
-                    out.push(include_touch(value, kind, iterate)?);
+                    include_touches(value, kind, iterate, out)?;
                 }
             }
             "_has" => {
@@ -316,8 +316,19 @@ fn touches(query: &Query, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
     Ok(())
 }
 
-/// `Source:param[:Target]` or `*`: `_include` pulls in Target (unknown without it), `_revinclude` pulls in Source.
-fn include_touch(value: &str, kind: TouchKind, iterate: bool) -> Result<Touch, Unclassifiable> {
+/// `Source:param[:Target]` or `*`: `_include` pulls in Target — without one, every type the parameter can target
+/// (from the R4 reference-parameter table; unknown for `Reference(Any)` and `*`) — and `_revinclude` pulls in Source.
+fn include_touches(
+    value: &str,
+    kind: TouchKind,
+    iterate: bool,
+    out: &mut Vec<Touch>,
+) -> Result<(), Unclassifiable> {
+    let touch = |resource_type| Touch {
+        kind,
+        resource_type,
+        iterate,
+    };
     let mut parts = value.split(':');
     let source = parts.next().unwrap_or("");
     let param = parts.next();
@@ -325,26 +336,28 @@ fn include_touch(value: &str, kind: TouchKind, iterate: bool) -> Result<Touch, U
     if parts.next().is_some() {
         return Err(Unclassifiable("malformed _include value"));
     }
-    let resource_type = if value == "*" {
-        None
-    } else {
-        let source = resource_type(source)?;
-        if param.is_none_or(str::is_empty) {
-            return Err(Unclassifiable("_include without a search parameter"));
-        }
-        match kind {
-            TouchKind::RevInclude => Some(source),
-            _ => match target {
-                Some("*") | None => None,
-                Some(t) => Some(resource_type(t)?),
-            },
-        }
+    if value == "*" {
+        out.push(touch(None));
+        return Ok(());
+    }
+    let source = resource_type(source)?;
+    let Some(param) = param.filter(|p| !p.is_empty()) else {
+        return Err(Unclassifiable("_include without a search parameter"));
     };
-    Ok(Touch {
-        kind,
-        resource_type,
-        iterate,
-    })
+    match (kind, target) {
+        (TouchKind::RevInclude, _) => out.push(touch(Some(source))),
+        (_, Some("*")) => out.push(touch(None)),
+        (_, Some(t)) => out.push(touch(Some(resource_type(t)?))),
+        (_, None) => {
+            match crate::fhir::references::reference_param(source, param).map(|p| p.targets) {
+                Some(crate::fhir::references::Targets::Types(types)) => {
+                    out.extend(types.iter().map(|t| touch(Some(*t))));
+                }
+                _ => out.push(touch(None)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `subject:Patient.name` → Patient; `subject.name` or a longer chain → unknown.

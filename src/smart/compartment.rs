@@ -225,6 +225,74 @@ impl<'a> Compartment<'a> {
     }
 }
 
+impl Compartment<'_> {
+    /// Q18: may this resource of an answer be returned under this compartment? `matches` are the `Type/id`s of the
+    /// search's own matches (confined by the query), for what an include or revinclude pulls in; empty for a version
+    /// or a history. The owner itself; a resource of a type that cannot carry a person's data that names no other
+    /// patient; any other resource that references the owner, or whose references to what can hold a person's data
+    /// all name the search's matches (a Provenance of the patient's Observation) — and, in a Patient compartment, no
+    /// other patient. Strict on purpose: a resource naming two patients is not returned.
+    pub fn holds(&self, resource: &serde_json::Value, matches: &[String]) -> bool {
+        let Some(ty) = resource["resourceType"].as_str() else {
+            return false;
+        };
+        if ty == self.resource_type {
+            return resource["id"] == self.id;
+        }
+        let (mut owner, mut other_patient, mut to_matches, mut unknown) =
+            (false, false, false, false);
+        visit_references(resource, &mut |reference| {
+            let (rty, rid) = reference_target(reference);
+            let (Some(rty), Some(rid)) = (rty, rid) else {
+                return;
+            };
+            if rty == self.resource_type && rid == self.id {
+                owner = true;
+            } else if rty == "Patient" && self.resource_type == "Patient" {
+                other_patient = true;
+            } else if self.link(rty) != Link::Unrelated {
+                if matches
+                    .iter()
+                    .any(|m| m.split_once('/') == Some((rty, rid)))
+                {
+                    to_matches = true;
+                } else {
+                    unknown = true;
+                }
+            }
+        });
+        match self.link(ty) {
+            Link::Unrelated => !other_patient,
+            _ => !other_patient && (owner || (to_matches && !unknown)),
+        }
+    }
+}
+
+/// Every `reference` string in a JSON value.
+fn visit_references(value: &serde_json::Value, f: &mut impl FnMut(&str)) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("reference", serde_json::Value::String(r)) => f(r),
+                    _ => visit_references(v, f),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| visit_references(v, f)),
+        _ => {}
+    }
+}
+
+/// `Type/id` of a relative or absolute reference (a version suffix dropped).
+fn reference_target(reference: &str) -> (Option<&str>, Option<&str>) {
+    let base = reference.split("/_history/").next().unwrap_or(reference);
+    let mut segments = base.rsplit('/');
+    let id = segments.next();
+    let ty = segments.next();
+    (ty, id)
+}
+
 /// How a resource type relates to a compartment (Q9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
@@ -381,5 +449,56 @@ mod tests {
         assert_eq!(check("Observation", "_id=anything"), Ok(()));
         assert!(check("Task", "patient=Patient/456").is_err());
         assert_eq!(check("Task", "patient=Patient/123"), Ok(()));
+    }
+
+    #[test]
+    fn q18_an_answer_holds_only_what_belongs_to_the_compartment() {
+        let c = Compartment::of("Patient", "123").expect("patient compartment");
+        let none: [String; 0] = [];
+        let matches = ["Observation/o1".to_string()];
+        assert!(c.holds(
+            &serde_json::json!({"resourceType": "Patient", "id": "123"}),
+            &none
+        ));
+        assert!(!c.holds(
+            &serde_json::json!({"resourceType": "Patient", "id": "456"}),
+            &none
+        ));
+        assert!(c.holds(&serde_json::json!({"resourceType": "Observation", "subject": {"reference": "Patient/123"}}), &none));
+        assert!(c.holds(&serde_json::json!({"resourceType": "Observation", "subject": {"reference": "https://fhir.example/Patient/123/_history/2"}}), &none));
+        assert!(!c.holds(&serde_json::json!({"resourceType": "Observation", "subject": {"reference": "Patient/456"}}), &none));
+        // Naming two patients: not returned.
+        assert!(!c.holds(&serde_json::json!({"resourceType": "Observation", "subject": {"reference": "Patient/123"},
+            "performer": [{"reference": "Patient/456"}]}), &none));
+        // A Provenance of the search's own match is returned; one that also targets something else is not.
+        let prov = |targets: serde_json::Value| {
+            serde_json::json!({"resourceType": "Provenance", "target": targets,
+            "agent": [{"who": {"reference": "Practitioner/9"}}]})
+        };
+        assert!(c.holds(
+            &prov(serde_json::json!([{"reference": "Observation/o1"}])),
+            &matches
+        ));
+        assert!(!c.holds(
+            &prov(
+                serde_json::json!([{"reference": "Observation/o1"}, {"reference": "Condition/c9"}])
+            ),
+            &matches
+        ));
+        assert!(!c.holds(
+            &prov(serde_json::json!([{"reference": "Observation/o1"}])),
+            &none
+        ));
+        // Types that cannot carry a person's data: unless they name another patient.
+        assert!(c.holds(
+            &serde_json::json!({"resourceType": "Medication", "id": "m"}),
+            &none
+        ));
+        assert!(!c.holds(&serde_json::json!({"resourceType": "Practitioner", "extension": [{"valueReference": {"reference": "Patient/456"}}]}), &none));
+        // Nothing attributes it: not returned.
+        assert!(!c.holds(
+            &serde_json::json!({"resourceType": "Observation", "status": "final"}),
+            &none
+        ));
     }
 }

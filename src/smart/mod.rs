@@ -27,6 +27,14 @@ const EVERYTHING_PARAMS: &[&str] = &[
     "start", "end", "_since", "_type", "_count", "_format", "_pretty",
 ];
 
+/// The owner of a compartment, owned.
+fn owner(c: &Compartment<'_>) -> Owner {
+    Owner {
+        resource_type: c.resource_type,
+        id: c.id.to_string(),
+    }
+}
+
 /// 403 for a type nothing can confine (Q9).
 fn unconfinable() -> RequestError {
     Forbidden::NotConfinable(
@@ -66,6 +74,13 @@ pub enum Answer {
     /// A read of a type that cannot carry a person's data: if it names another person anyway, 404 (Q9's defence
     /// in depth).
     NamesNoOtherPerson(Owner),
+    /// Q18: what the server returns must belong to the compartment. A single resource (a version, a history entry)
+    /// that does not is 404; in a Bundle, entries that do not are dropped, except the search's own matches of
+    /// `matches` (confined by the query itself).
+    InCompartment {
+        owner: Owner,
+        matches: Option<&'static str>,
+    },
 }
 
 /// The owner of the compartment a request is confined to.
@@ -242,6 +257,24 @@ impl Decide<'_> {
         }
     }
 
+    /// How a confined search's answer is checked: with `_include`/`_revinclude`, the resources they pull in must
+    /// belong to the compartment (Q18); the search's own matches are confined by the query.
+    fn search_answer(&self, c: &Compartment<'_>) -> Answer {
+        let includes = self
+            .request
+            .touches
+            .iter()
+            .any(|t| matches!(t.kind, TouchKind::Include | TouchKind::RevInclude));
+        if includes {
+            Answer::InCompartment {
+                owner: owner(c),
+                matches: self.request.resource_type,
+            }
+        } else {
+            Answer::AsIs
+        }
+    }
+
     /// The request as sent, or, when the client spelled its query differently, with the canonical query (Q19):
     /// the upstream parses exactly what the proxy decided on.
     fn as_sent(&self, answer: Answer) -> Decision {
@@ -306,9 +339,17 @@ impl Decide<'_> {
                 Ok(if extra.is_empty() { self.as_sent(Answer::AsIs) } else { self.read_as_search(&c, ty, id, extra) })
             }
             (Interaction::Read, Some(id)) => Ok(self.read_as_search(&c, ty, id, extra)),
+            // A version, or the history, of a resource of the compartment: checked on the answer (every version
+            // must belong to the compartment; another patient's resource is 404).
+            (Interaction::VRead | Interaction::HistoryInstance, Some(_)) if extra.is_empty() => {
+                Ok(self.as_sent(Answer::InCompartment {
+                    owner: owner(&c),
+                    matches: None,
+                }))
+            }
             (Interaction::SearchType, _) => Ok(Decision::Rewrite {
                 path_and_query: c.search(self.style, ty, self.query, extra),
-                answer: Answer::AsIs,
+                answer: self.search_answer(&c),
             }),
             _ => Err(Forbidden::NotConfinable(
                 "versions and history of compartment resources, and type history, cannot be confined by the proxy",
@@ -341,7 +382,7 @@ impl Decide<'_> {
                         .map_err(Forbidden::ConfiningParameter)?;
                     return Ok(Decision::Rewrite {
                         path_and_query: c.search(self.style, ty, self.query, extra),
-                        answer: Answer::AsIs,
+                        answer: self.search_answer(c),
                     });
                 }
                 Link::Own | Link::Member | Link::Unrelated => {}
@@ -355,12 +396,12 @@ impl Decide<'_> {
             if let Some(ty) = target {
                 return Ok(Decision::Rewrite {
                     path_and_query: c.search(RewriteStyle::Param, ty, self.query, extra),
-                    answer: Answer::AsIs,
+                    answer: self.search_answer(c),
                 });
             }
         }
         Ok(if extra.is_empty() {
-            self.as_sent(Answer::AsIs)
+            self.as_sent(self.search_answer(c))
         } else {
             let ty = self.request.resource_type.unwrap_or("*");
             Decision::Rewrite {
@@ -369,7 +410,7 @@ impl Decide<'_> {
                     self.query,
                     extra,
                 ),
-                answer: Answer::AsIs,
+                answer: self.search_answer(c),
             }
         })
     }
@@ -383,11 +424,27 @@ impl Decide<'_> {
         extra: &str,
     ) -> Decision {
         let id_param = format!("_id={id}");
-        let extra = if extra.is_empty() {
+        let mut extra = if extra.is_empty() {
             id_param
         } else {
             format!("{id_param}&{extra}")
         };
+        // The read's own shaping parameters survive the rewrite (canonical spelling).
+        let shaping = crate::fhir::query::Query {
+            params: self
+                .request
+                .query
+                .params
+                .iter()
+                .filter(|p| {
+                    p.is("_elements") || p.is("_summary") || p.is("_format") || p.is("_pretty")
+                })
+                .cloned()
+                .collect(),
+        };
+        if !shaping.is_empty() {
+            extra = format!("{extra}&{}", shaping.canonical());
+        }
         Decision::Rewrite {
             path_and_query: c.search(self.style, ty, None, &extra),
             answer: Answer::Unwrap(SingleResource {
@@ -422,17 +479,15 @@ impl Decide<'_> {
             return refuse("_include:iterate cannot be confined to a compartment (rule Q18)");
         }
         match touch.kind {
-            TouchKind::RevInclude => refuse("_revinclude cannot be confined to a compartment (rule Q18)"),
-            TouchKind::ReverseChain => refuse("_has cannot be confined to a compartment (rule Q12)"),
-            TouchKind::Opaque => refuse("_filter, _query and _list cannot be confined to a compartment"),
+            // Q18: what an include or revinclude pulls in is checked on the answer (see Answer::InCompartment).
+            TouchKind::RevInclude | TouchKind::Include => Ok(()),
+            TouchKind::ReverseChain => {
+                refuse("_has cannot be confined to a compartment (rule Q12)")
+            }
+            TouchKind::Opaque => {
+                refuse("_filter, _query and _list cannot be confined to a compartment")
+            }
             TouchKind::TypeList => refuse("_type cannot be confined to a compartment"),
-            TouchKind::Include => match (touch.resource_type, &self.compartment) {
-                (None, _) => refuse("an _include without an explicit target type could reach the compartment (rule Q18)"),
-                (Some(t), Some(c)) if c.link(t) != Link::Unrelated => {
-                    refuse("an _include of a type that can hold a person's data could return another patient's resources (rule Q18)")
-                }
-                _ => Ok(()),
-            },
             TouchKind::Chain => Ok(()),
         }
     }
@@ -453,14 +508,48 @@ impl Decide<'_> {
         let Some(first) = covering.first() else {
             return Err(self.insufficient(ty, needed, why));
         };
-        // Several differently constrained grants would need an OR the proxy cannot express in one query.
-        if covering.iter().any(|g| g.constraints != first.constraints) {
-            return Err(self.insufficient(ty, needed, "several parameter-constrained scopes cover this type; the proxy cannot combine them"));
+        let constraints = if covering.iter().all(|g| g.constraints == first.constraints) {
+            first.constraints.clone()
+        } else {
+            // E15: several grants are OR-ed. Expressible in one query when each is one `param=value` of the same
+            // parameter: `category=laboratory,vital-signs` (FHIR's OR), with values that hold no comma.
+            let name = &first.constraints[0].0;
+            let single_same = covering.iter().all(|g| {
+                g.constraints.len() == 1
+                    && g.constraints[0].0 == *name
+                    && !g.constraints[0].1.contains(',')
+            });
+            if !single_same {
+                return Err(self.insufficient(ty, needed, "several parameter-constrained scopes on different parameters cover this type; the proxy cannot combine them into one search"));
+            }
+            let mut values: Vec<&str> = Vec::new();
+            for g in &covering {
+                if !values.contains(&g.constraints[0].1.as_str()) {
+                    values.push(&g.constraints[0].1);
+                }
+            }
+            vec![(name.clone(), values.join(","))]
+        };
+        // A search that names the constrained parameter must stay inside the grants: a value outside every grant is
+        // refused (the added constraint would AND it away to nothing, silently).
+        for (name, allowed) in &constraints {
+            let allowed: Vec<&str> = allowed.split(',').collect();
+            let outside = self
+                .request
+                .query
+                .params
+                .iter()
+                .filter(|p| p.key == *name)
+                .flat_map(|p| p.values())
+                .any(|v| !allowed.contains(&v));
+            if outside {
+                return Err(self.insufficient(ty, needed, "the search asks for values outside every parameter-constrained scope of this type"));
+            }
         }
         // Constraints confine searches and reads by id only (E14: never $export, never history).
         match self.request.interaction {
             Interaction::Read | Interaction::SearchType | Interaction::SearchCompartment { .. } => {
-                Ok(first.constraints.clone())
+                Ok(constraints)
             }
             _ => Err(self.insufficient(
                 ty,
@@ -568,6 +657,52 @@ impl Decide<'_> {
                     return Err(
                         Forbidden::NotConfinable("fhirUser has no compartment definition").into(),
                     );
+                }
+                Ok(self.as_sent(Answer::AsIs))
+            }
+            // Type-level operations that read within the patient's compartment: confined by their `patient`
+            // parameter (the client's own copy must name the patient, Q19).
+            ("lastn", Some(ty @ "Observation"), None)
+            | ("docref", Some(ty @ "DocumentReference"), None) => {
+                if !self.unconstrained(Some(ty), read) {
+                    return Err(self.insufficient(
+                        Some(ty),
+                        read,
+                        "this operation needs an unconstrained read scope on its type",
+                    ));
+                }
+                if !self.confined() {
+                    return Ok(self.as_sent(Answer::AsIs));
+                }
+                let Some(c) = self.compartment.filter(|c| c.resource_type == "Patient") else {
+                    return Err(Forbidden::NotConfinable(
+                        "this operation can be limited only to a patient's own data: it needs a patient's fhirUser",
+                    )
+                    .into());
+                };
+                c.check_confining(ty, &r.query, self.base)
+                    .map_err(Forbidden::ConfiningParameter)?;
+                Ok(Decision::Rewrite {
+                    path_and_query: with_query(
+                        self.path,
+                        self.query,
+                        &format!("patient=Patient/{}", c.id),
+                    ),
+                    answer: self.search_answer(&c),
+                })
+            }
+            // Terminology operations on types that hold no patient data.
+            (
+                "expand" | "lookup" | "validate-code" | "translate" | "subsumes",
+                Some(ty @ ("ValueSet" | "CodeSystem" | "ConceptMap")),
+                _,
+            ) => {
+                if !self.unconstrained(Some(ty), read) {
+                    return Err(self.insufficient(
+                        Some(ty),
+                        read,
+                        "this operation needs an unconstrained read scope on its type",
+                    ));
                 }
                 Ok(self.as_sent(Answer::AsIs))
             }

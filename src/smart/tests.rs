@@ -397,12 +397,27 @@ fn f6_unconfinable_interactions_are_403_under_patient_scopes() {
         "/?_type=Observation",
         "/_history",
         "/Observation/_history",
-        "/Observation/1/_history",
-        "/Observation/1/_history/2",
         "/Encounter/5/Observation",
     ] {
         assert!(
             forbidden(decide("patient/*.read", target)).len() > 10,
+            "{target}"
+        );
+    }
+    // Versions and the history of one resource are forwarded and checked on the answer (Q18).
+    for target in ["/Observation/1/_history", "/Observation/1/_history/2"] {
+        assert_eq!(
+            decide("patient/*.read", target).ok(),
+            Some(Decision::Rewrite {
+                path_and_query: target.into(),
+                answer: Answer::InCompartment {
+                    owner: Owner {
+                        resource_type: "Patient",
+                        id: "123".into()
+                    },
+                    matches: None
+                },
+            }),
             "{target}"
         );
     }
@@ -418,13 +433,26 @@ fn q18_includes_under_patient_scopes() {
         "/Observation?_include=Observation:performer:Practitioner"
     ))
     .contains("_include"));
-    // Into the compartment, without a target type, iterate, revinclude: refused.
+    // Into the compartment, without a target type, or reverse: forwarded, and what they pull in is checked on the
+    // answer (entries outside the compartment are dropped).
     for target in [
         "/Observation?_include=Observation:subject:Patient",
         "/Observation?_include=Observation:subject",
         "/Observation?_include=*",
-        "/Observation?_include:iterate=Observation:performer:Practitioner",
         "/Observation?_revinclude=Provenance:target",
+        "/MedicationRequest?_include=MedicationRequest:medication",
+    ] {
+        match decide("patient/*.read", target) {
+            Ok(Decision::Rewrite {
+                answer: Answer::InCompartment { owner, .. },
+                ..
+            }) => assert_eq!(owner.id, "123", "{target}"),
+            other => panic!("{target}: {other:?}"),
+        }
+    }
+    // Iterate and _has stay refused: what they reach is not one step from the confined matches.
+    for target in [
+        "/Observation?_include:iterate=Observation:performer:Practitioner",
         "/Observation?_has:Condition:subject:code=x",
     ] {
         assert!(
@@ -457,12 +485,21 @@ fn f8_included_types_must_be_covered() {
         RewriteStyle::Path,
     );
     assert!(forbidden(r).contains("system/Provenance.r"));
-    // An include without a target type needs `*`.
+    // An include without a target type needs every type its parameter can target (here Device, Group, Location,
+    // Patient), or `*` where the parameter can target any type.
     let r = decide_with(
         "system/Observation.rs system/Patient.rs",
         "Practitioner/1",
         Method::GET,
         "/Observation?_include=Observation:subject",
+        RewriteStyle::Path,
+    );
+    assert!(forbidden(r).contains("system/Device.r"));
+    let r = decide_with(
+        "system/Observation.rs system/Patient.rs",
+        "Practitioner/1",
+        Method::GET,
+        "/Observation?_include=Observation:focus",
         RewriteStyle::Path,
     );
     assert!(forbidden(r).contains("system/*.r"));
@@ -515,10 +552,32 @@ fn e3_constrained_scopes_add_their_parameters() {
         )),
         "/Patient/123/Observation?code=x"
     );
-    // Two different constraints cannot be combined into one query.
+    // SMART v2's own example: two constrained grants of one type are OR-ed (E15).
     let two =
         "patient/Observation.rs?category=laboratory patient/Observation.rs?category=vital-signs";
-    assert!(forbidden(decide(two, "/Observation")).contains("cannot combine"));
+    assert_eq!(
+        rewritten(decide(two, "/Observation")),
+        "/Patient/123/Observation?category=laboratory,vital-signs"
+    );
+    // A search inside one grant passes (narrowed by the union, which it already is inside).
+    assert_eq!(
+        rewritten(decide(two, "/Observation?category=laboratory")),
+        "/Patient/123/Observation?category=laboratory&category=laboratory,vital-signs"
+    );
+    // Outside every grant: refused.
+    assert!(forbidden(decide(two, "/Observation?category=imaging")).contains("outside every"));
+    assert!(
+        forbidden(decide(two, "/Observation?category=laboratory,imaging"))
+            .contains("outside every")
+    );
+    // A read is checked by the server against the union: the resource must match one grant.
+    assert_eq!(
+        rewritten(decide(two, "/Observation/9")),
+        "/Patient/123/Observation?_id=9&category=laboratory,vital-signs"
+    );
+    // Grants on different parameters cannot be OR-ed in one query.
+    let mixed = "patient/Observation.rs?category=laboratory patient/Observation.rs?code=1234-5";
+    assert!(forbidden(decide(mixed, "/Observation")).contains("cannot combine"));
     let sys = decide_with(
         "system/Observation.rs?category=laboratory",
         "Practitioner/1",
@@ -546,8 +605,16 @@ fn q13_everything_only_for_the_own_patient_with_a_star_read_scope() {
         "/Patient/123/$everything"
     ))
     .contains("Q13"));
+    assert_eq!(
+        rewritten(decide("patient/*.read", "/Observation/$lastn?code=x")),
+        "/Observation/$lastn?code=x&patient=Patient/123"
+    );
     assert!(
-        forbidden(decide("patient/*.read", "/Observation/$lastn")).contains("OperationNotAllowed")
+        forbidden(decide("patient/*.read", "/Observation/$lastn?patient=456"))
+            .contains("ConfiningParameter")
+    );
+    assert!(
+        forbidden(decide("patient/*.read", "/Condition/$lastn")).contains("OperationNotAllowed")
     );
     assert!(
         forbidden(decide("system/*.read", "/Patient/1/$validate")).contains("OperationNotAllowed")

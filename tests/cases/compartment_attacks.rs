@@ -26,6 +26,12 @@ enum Who {
 /// What must happen.
 #[derive(Debug, Clone)]
 enum Expect {
+    /// Forwarded as `Sent`, answered 200, and the answer names no other patient (the server's Bundle carries
+    /// included resources of Patient/456: the proxy drops them, Q18).
+    Filtered {
+        path_style: String,
+        param_style: String,
+    },
     /// This status, and the upstream saw nothing.
     Refused(u16),
     /// Exactly one upstream request, with this path and query in the path style and in the param style, and this
@@ -146,9 +152,6 @@ fn outside_the_definition() -> Vec<Attempt> {
         refused("/Patient/123/Binary", 403),
         refused("/Patient/123/Bundle", 403),
         refused("/Patient/123/Task?patient=Patient/456", 403),
-        refused("/Observation?_include=Observation:focus:Task", 403),
-        refused("/Observation?_include=Observation:device:Device", 403),
-        refused("/Encounter?_include=Encounter:subject:Patient", 403),
         // Confined, not refused: the pointing parameter is added, reads become searches.
         sent_same("/Task", "/Task?patient=Patient/123", 200),
         sent_same(
@@ -199,6 +202,81 @@ fn outside_the_definition() -> Vec<Attempt> {
             Who::Practitioner,
             "/Patient?general-practitioner=Practitioner/8",
             Expect::Refused(403),
+        ),
+    ]
+}
+
+fn filtered(target: &str, path_style: &str, param_style: &str) -> Attempt {
+    attempt(
+        Who::Patient,
+        target,
+        Expect::Filtered {
+            path_style: path_style.into(),
+            param_style: param_style.into(),
+        },
+    )
+}
+
+/// Class 1b (Q18): includes and revincludes reach other patients' resources on the server; the answer is filtered.
+fn includes_filtered_on_the_answer() -> Vec<Attempt> {
+    let both = |target: &str, query: &str, param: &str| {
+        filtered(
+            target,
+            &format!("/Patient/123/Observation?{query}"),
+            &format!("/Observation?{query}&{param}=Patient/123"),
+        )
+    };
+    vec![
+        both(
+            "/Observation?_include=Observation:focus:Task",
+            "_include=Observation:focus:Task",
+            "subject",
+        ),
+        both(
+            "/Observation?_include=Observation:device:Device",
+            "_include=Observation:device:Device",
+            "subject",
+        ),
+        both(
+            "/Observation?_include=Observation:subject",
+            "_include=Observation:subject",
+            "subject",
+        ),
+        both(
+            "/Observation?_Include=Observation:subject",
+            "_Include=Observation:subject",
+            "subject",
+        ),
+        both(
+            "/Observation?code=x;_revinclude=Provenance:target",
+            "code=x&_revinclude=Provenance:target",
+            "subject",
+        ),
+        both(
+            "/Observation?_REVINCLUDE=Provenance:target",
+            "_REVINCLUDE=Provenance:target",
+            "subject",
+        ),
+        both(
+            "/Observation?_RevInclude=Provenance:target",
+            "_RevInclude=Provenance:target",
+            "subject",
+        ),
+        both(
+            "/Observation?%5Frevinclude=Provenance:target",
+            "_revinclude=Provenance:target",
+            "subject",
+        ),
+        both("/Observation?_include=*", "_include=*", "subject"),
+        filtered(
+            "/Encounter?_include=Encounter:subject:Patient",
+            "/Patient/123/Encounter?_include=Encounter:subject:Patient",
+            "/Encounter?_include=Encounter:subject:Patient&patient=Patient/123",
+        ),
+        filtered(
+            "/Patient/123/Observation?_revinclude=Provenance:target",
+            "/Patient/123/Observation?_revinclude=Provenance:target",
+            "/Observation?_revinclude=Provenance:target&subject=Patient/123",
         ),
     ]
 }
@@ -298,16 +376,10 @@ fn polluted_confining_parameters() -> Vec<Attempt> {
 /// Class 3 (Q18, Q19): parsing differences, unchecked parameters, operation parameters.
 fn parsing_and_operations() -> Vec<Attempt> {
     vec![
-        refused("/Observation?code=x;_revinclude=Provenance:target", 403),
         refused("/Observation?%20_revinclude=Provenance:target", 403),
         refused("/Observation?+_revinclude=Provenance:target", 403),
-        refused("/Observation?_REVINCLUDE=Provenance:target", 403),
-        refused("/Observation?_RevInclude=Provenance:target", 403),
         refused("/Observation?_revinclude%00=Provenance:target", 403),
         refused("/Observation?_revinclude%3Aiterate=Provenance:target", 403),
-        refused("/Observation?%5Frevinclude=Provenance:target", 403),
-        refused("/Observation?_Include=Observation:subject", 403),
-        refused("/Observation?_include=Observation:subject", 403),
         refused(
             "/Observation?_include:ITERATE=Observation:performer:Practitioner",
             403,
@@ -517,6 +589,7 @@ fn controls() -> Vec<Attempt> {
 
 fn corpus() -> Vec<Attempt> {
     let mut all = outside_the_definition();
+    all.extend(includes_filtered_on_the_answer());
     all.extend(polluted_confining_parameters());
     all.extend(parsing_and_operations());
     all.extend(headers());
@@ -573,6 +646,26 @@ async fn run_one(
                 return Err(format!(
                     "the upstream saw {:?}",
                     new.iter().map(|r| &r.uri).collect::<Vec<_>>()
+                ));
+            }
+        }
+        Expect::Filtered {
+            path_style,
+            param_style,
+        } => {
+            let want_uri = match style {
+                RewriteStyle::Path => path_style,
+                RewriteStyle::Param => param_style,
+            };
+            if status != 200 || !matches!(new, [one] if one.uri == *want_uri) {
+                return Err(format!(
+                    "status {status}, the upstream saw {:?}, want 200 and exactly [{want_uri}]",
+                    new.iter().map(|r| &r.uri).collect::<Vec<_>>()
+                ));
+            }
+            if body.contains("456") || !body.contains("\"m1\"") || !body.contains("pv-own") {
+                return Err(format!(
+                    "the answer was not filtered to the compartment: {body}"
                 ));
             }
         }

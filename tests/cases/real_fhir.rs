@@ -716,3 +716,82 @@ async fn paging_through_the_proxy_against_medplum_stays_in_the_compartment() {
     assert_eq!(seen, fhir.compartment("Observation", "pat-a").await);
     assert_eq!(seen.len(), 3);
 }
+
+#[tokio::test]
+async fn q18_versions_and_history_are_checked_on_the_answer() {
+    // A resource's history can hold versions of another patient (an Observation filed under the wrong patient and
+    // moved): each version is checked, not only the current one.
+    let (w, fhir, p) = setup(RewriteStyle::Param).await;
+    let moved = |patient: &str| {
+        json!({"resourceType": "Observation", "id": "obs-moved", "status": "final", "code": {"text": "Weight"},
+               "subject": {"reference": format!("Patient/{patient}")}})
+    };
+    let (s1, v1) = fhir
+        .call(Method::PUT, "/Observation/obs-moved", Some(&moved("pat-b")))
+        .await;
+    assert!(s1 == 200 || s1 == 201, "{v1}");
+    let (s2, v2) = fhir
+        .call(Method::PUT, "/Observation/obs-moved", Some(&moved("pat-a")))
+        .await;
+    assert_eq!(s2, 200, "{v2}");
+    let first = v1["meta"]["versionId"]
+        .as_str()
+        .expect("version 1")
+        .to_string();
+    let second = v2["meta"]["versionId"]
+        .as_str()
+        .expect("version 2")
+        .to_string();
+    let a_token = token(&w, "Patient/pat-a", "patient/*.read");
+    // The own resource's versions: the current one passes, the one of patient B is 404.
+    let a = get(
+        &p,
+        &format!("/Observation/obs-moved/_history/{second}"),
+        Some(&a_token),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["subject"]["reference"], "Patient/pat-a");
+    let a = get(
+        &p,
+        &format!("/Observation/obs-moved/_history/{first}"),
+        Some(&a_token),
+    )
+    .await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    // Its history: only the versions of patient A.
+    let a = get(&p, "/Observation/obs-moved/_history", Some(&a_token)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let subjects: Vec<&str> = a.body["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["resource"]["subject"]["reference"].as_str())
+        .collect();
+    assert_eq!(subjects, ["Patient/pat-a"], "{}", a.body);
+    // Another patient's resource: its versions and history are 404 although the server has them.
+    let b_version = fhir
+        .call(Method::GET, "/Observation/obs-b-hr", None)
+        .await
+        .1["meta"]["versionId"]
+        .as_str()
+        .expect("version")
+        .to_string();
+    for path in [
+        "/Observation/obs-b-hr/_history".to_string(),
+        format!("/Observation/obs-b-hr/_history/{b_version}"),
+    ] {
+        let path = path.as_str();
+        assert_eq!(
+            fhir.call(Method::GET, path, None).await.0,
+            200,
+            "{path} exists"
+        );
+        assert_eq!(status(&p, path, Some(&a_token)).await, 404, "{path}");
+    }
+    // And its own observation's history works.
+    assert_eq!(
+        status(&p, "/Observation/obs-a-hr/_history", Some(&a_token)).await,
+        200
+    );
+}

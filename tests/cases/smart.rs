@@ -176,29 +176,130 @@ async fn t17_export_needs_system_scopes() {
 }
 
 #[tokio::test]
-async fn q18_includes_that_could_leak_another_patient_are_403() {
+async fn q18_includes_are_filtered_on_the_answer_and_iterate_and_has_are_403() {
     let w = World::new().await;
     let p = w.proxy().await;
     let t = token(&w, "patient/*.read");
     for path in [
-        "/Observation?_revinclude=Provenance:target",
-        "/Observation?_include=Observation:subject",
         "/Observation?_include:iterate=Observation:performer:Practitioner",
         "/Observation?_has:Condition:subject:code=x",
     ] {
         assert_eq!(status(&p, path, Some(&t)).await, 403, "{path}");
     }
     assert_eq!(w.upstream.count(), 0);
-    let a = get(
-        &p,
-        "/Observation?_include=Observation:performer:Practitioner",
-        Some(&t),
-    )
-    .await;
+    // The server's answer carries Patient/456's resources among the included ones: they never reach the client.
+    for path in [
+        "/Observation?_revinclude=Provenance:target",
+        "/Observation?_include=Observation:subject",
+        "/MedicationRequest?_include=MedicationRequest:medication",
+    ] {
+        let a = get(&p, path, Some(&t)).await;
+        assert_eq!(a.status, 200, "{path}");
+        let body = a.body.to_string();
+        assert!(!body.contains("456"), "{path}: {body}");
+        let kept: Vec<String> = a.body["entry"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap_or(""),
+                    e["resource"]["id"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept.len(),
+            3,
+            "the match, its own Provenance and Patient/123: {kept:?}"
+        );
+        assert!(kept.contains(&"Patient/123".to_string()), "{kept:?}");
+    }
+}
+
+#[tokio::test]
+async fn q13_smart_query_shapes_confined_instead_of_refused() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let t = token(&w, "patient/*.read");
+    // $lastn and $docref are confined by their patient parameter.
+    assert_eq!(
+        status(&p, "/Observation/$lastn?category=vital-signs", Some(&t)).await,
+        200
+    );
+    assert_eq!(
+        w.upstream.last().uri,
+        "/Observation/$lastn?category=vital-signs&patient=Patient/123"
+    );
+    assert_eq!(
+        status(&p, "/DocumentReference/$docref", Some(&t)).await,
+        200
+    );
+    assert_eq!(
+        w.upstream.last().uri,
+        "/DocumentReference/$docref?patient=Patient/123"
+    );
+    let before = w.upstream.count();
+    assert_eq!(
+        status(&p, "/Observation/$lastn?patient=456", Some(&t)).await,
+        403
+    );
+    assert_eq!(w.upstream.count(), before);
+    // Terminology operations on types that hold no patient data.
+    assert_eq!(
+        status(&p, "/ValueSet/$expand?url=http://loinc.org/vs", Some(&t)).await,
+        200
+    );
+    assert_eq!(
+        w.upstream.last().uri,
+        "/ValueSet/$expand?url=http://loinc.org/vs"
+    );
+    // Other operations: refused with a sentence that says what is available.
+    let a = get(&p, "/Observation/$stats", Some(&t)).await;
+    assert_eq!(a.status, 403);
+    assert!(a.challenge.contains("$lastn"), "{}", a.challenge);
+    // A read rewritten into a search keeps _elements/_summary, its version as ETag, and answers If-None-Match.
+    let a = get(&p, "/Observation/in-o1?_elements=status", Some(&t)).await;
     assert_eq!(a.status, 200);
     assert_eq!(
         w.upstream.last().uri,
-        "/Patient/123/Observation?_include=Observation:performer:Practitioner"
+        "/Patient/123/Observation?_id=in-o1&_elements=status"
+    );
+    assert_eq!(a.headers["etag"], "W/\"3\"");
+    let r = client()
+        .get(url(&p, "/Observation/in-o1"))
+        .bearer_auth(&t)
+        .header("if-none-match", "W/\"3\"")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 304);
+    assert!(
+        w.upstream.last().headers.get("if-none-match").is_none(),
+        "the search does not get the read's condition"
+    );
+    let r = client()
+        .get(url(&p, "/Observation/in-o1"))
+        .bearer_auth(&t)
+        .header("if-none-match", "W/\"2\"")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    // Two constrained grants of one type are OR-ed (SMART v2's own example).
+    let two = token(
+        &w,
+        "patient/Observation.rs?category=laboratory patient/Observation.rs?category=vital-signs",
+    );
+    assert_eq!(status(&p, "/Observation", Some(&two)).await, 200);
+    assert_eq!(
+        w.upstream.last().uri,
+        "/Patient/123/Observation?category=laboratory,vital-signs"
+    );
+    assert_eq!(
+        status(&p, "/Observation?category=imaging", Some(&two)).await,
+        403
     );
 }
 

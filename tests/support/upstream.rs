@@ -48,6 +48,25 @@ fn id_search(path: &str, query: Option<&str>) -> Option<Bytes> {
     )))
 }
 
+/// A search with `_include`/`_revinclude` (any case): one match of Patient/123 and included resources of Patient/456
+/// (the patient, a Provenance of their Condition, their Task) besides Patient/123 itself, for the answer filter.
+fn include_search(path: &str, query: Option<&str>) -> Option<Bytes> {
+    let q = query?.to_ascii_lowercase();
+    if !q.contains("include") {
+        return None;
+    }
+    let ty = path.rsplit('/').next()?;
+    Some(Bytes::from(format!(
+        r#"{{"resourceType":"Bundle","type":"searchset","entry":[
+        {{"resource":{{"resourceType":"{ty}","id":"m1","subject":{{"reference":"Patient/123"}}}},"search":{{"mode":"match"}}}},
+        {{"resource":{{"resourceType":"Patient","id":"456"}},"search":{{"mode":"include"}}}},
+        {{"resource":{{"resourceType":"Provenance","id":"pv","target":[{{"reference":"Condition/c456"}}]}},"search":{{"mode":"include"}}}},
+        {{"resource":{{"resourceType":"Task","id":"t","for":{{"reference":"Patient/456"}}}},"search":{{"mode":"include"}}}},
+        {{"resource":{{"resourceType":"Provenance","id":"pv-own","target":[{{"reference":"{ty}/m1"}}]}},"search":{{"mode":"include"}}}},
+        {{"resource":{{"resourceType":"Patient","id":"123"}},"search":{{"mode":"include"}}}}]}}"#
+    )))
+}
+
 /// A read of `{type}/leaky...`: a resource that names Patient/456 in a nested reference (as a resource of a type
 /// outside the compartment should never do), for the answer check of such reads.
 fn leaky(path: &str) -> Option<Bytes> {
@@ -184,6 +203,9 @@ impl RecordingUpstream {
                     }
                     let out = if echo {
                         body
+                    } else if let Some(bundle) = include_search(parts.uri.path(), parts.uri.query())
+                    {
+                        bundle
                     } else if let Some(bundle) = id_search(parts.uri.path(), parts.uri.query()) {
                         bundle
                     } else if let Some(resource) = leaky(parts.uri.path()) {

@@ -473,8 +473,29 @@ fn f8_include_targets() {
             None,
             vec![include(Some("Patient"))],
         ),
+        // Without a target type: every type the R4 parameter can target.
         (
             "GET /Observation?_include=Observation:subject",
+            Interaction::SearchType,
+            Some("Observation"),
+            None,
+            vec![
+                include(Some("Device")),
+                include(Some("Group")),
+                include(Some("Location")),
+                include(Some("Patient")),
+            ],
+        ),
+        (
+            "GET /MedicationRequest?_include=MedicationRequest:medication",
+            Interaction::SearchType,
+            Some("MedicationRequest"),
+            None,
+            vec![include(Some("Medication"))],
+        ),
+        // A parameter that can target any type: unknown.
+        (
+            "GET /Observation?_include=Observation:focus",
             Interaction::SearchType,
             Some("Observation"),
             None,
@@ -513,7 +534,15 @@ fn f8_include_targets() {
             Interaction::SearchType,
             Some("Observation"),
             None,
-            vec![include(Some("Patient")), include(None)],
+            vec![
+                include(Some("Patient")),
+                include(Some("CareTeam")),
+                include(Some("Organization")),
+                include(Some("Patient")),
+                include(Some("Practitioner")),
+                include(Some("PractitionerRole")),
+                include(Some("RelatedPerson")),
+            ],
         ),
     ]);
 }
@@ -540,7 +569,12 @@ fn f8_q18_include_iterate_and_recurse() {
             Interaction::SearchType,
             Some("Observation"),
             None,
-            vec![include_iterate(None)],
+            vec![
+                include_iterate(Some("Device")),
+                include_iterate(Some("Group")),
+                include_iterate(Some("Location")),
+                include_iterate(Some("Patient")),
+            ],
         ),
     ]);
 }
