@@ -75,7 +75,12 @@ pub async fn check(
             };
         }
     };
-    let fetcher = match Fetcher::new(allow_insecure_http, FetchTimeouts::default(), &extra_roots) {
+    let fetcher = match Fetcher::new(
+        allow_insecure_http,
+        FetchTimeouts::default(),
+        &extra_roots,
+        &crate::discovery::EgressProxy::Environment,
+    ) {
         Ok(f) => f,
         Err(e) => {
             report["error"] = json!(format!("cannot build an HTTP client: {e}"));

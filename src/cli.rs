@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use crate::config::{Config, LoadOptions, PrimaryAuthorization, MAX_CLOCK_LEEWAY_SECS};
 use crate::defaults;
-use crate::discovery::FetchTimeouts;
+use crate::discovery::{EgressProxy, FetchTimeouts};
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
 use crate::reload::ReloadSource;
-use crate::server::{ConnectionLimits, RunSettings};
+use crate::server::{ConnectionLimits, ReadyWhen, RunSettings};
 use crate::smart::compartment::RewriteStyle;
 use crate::smart::SmartSettings;
 use crate::tls::TlsFiles;
@@ -60,6 +60,13 @@ impl From<PrimaryAuthorizationArg> for PrimaryAuthorization {
             PrimaryAuthorizationArg::Smart => PrimaryAuthorization::Smart,
         }
     }
+}
+
+/// `--ready-when` as typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadyWhenArg {
+    Any,
+    All,
 }
 
 /// `--compartment-rewrite` as typed.
@@ -147,6 +154,18 @@ pub struct RunArgs {
         default_value_t = defaults::JWKS_REFRESH_INTERVAL_SECS
     )]
     pub jwks_refresh_interval: u64,
+    /// Seconds after which a key set that could not be refreshed is no longer trusted (its tokens get 401 and the
+    /// authority turns unready); 0 keeps the last good set forever. Never shorter than the refresh interval.
+    #[arg(long, env = "FHIR_JWT_PROXY_JWKS_MAX_STALE", default_value_t = defaults::JWKS_MAX_STALE_SECS)]
+    pub jwks_max_stale: u64,
+    /// When /readyz answers 200: `any` authority has usable keys (one identity provider down does not stall a
+    /// rollout), or `all` of them.
+    #[arg(long, env = "FHIR_JWT_PROXY_READY_WHEN", value_enum, default_value_t = ReadyWhenArg::Any)]
+    pub ready_when: ReadyWhenArg,
+    /// A proxy for discovery, JWKS and AuditEvent requests (never for the upstream FHIR server); without it,
+    /// HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment apply.
+    #[arg(long, env = "FHIR_JWT_PROXY_EGRESS_PROXY")]
+    pub egress_proxy: Option<Url>,
     /// Seconds to wait for the upstream's response headers before answering 504; also the longest silence allowed
     /// between two frames of the upstream's body (a stalled stream is aborted).
     #[arg(long, env = "FHIR_JWT_PROXY_UPSTREAM_TIMEOUT", default_value_t = defaults::UPSTREAM_TIMEOUT_SECS)]
@@ -317,9 +336,21 @@ impl RunArgs {
                         .clamp(1, defaults::JWKS_REFRESH_FLOOR_SECS),
                 ),
                 refetch_cooldown: Duration::from_secs(self.jwks_refetch_cooldown),
+                // Never shorter than the interval: a healthy set would go stale before its next refresh.
+                max_stale: (self.jwks_max_stale > 0).then(|| {
+                    Duration::from_secs(self.jwks_max_stale.max(self.jwks_refresh_interval.max(1)))
+                }),
                 ..RefreshPolicy::default()
             },
             fetch_timeouts: FetchTimeouts::default(),
+            egress: match &self.egress_proxy {
+                Some(url) => EgressProxy::Explicit(url.clone()),
+                None => EgressProxy::Environment,
+            },
+            ready_when: match self.ready_when {
+                ReadyWhenArg::Any => ReadyWhen::Any,
+                ReadyWhenArg::All => ReadyWhen::All,
+            },
             token_cache: TokenCacheSettings {
                 max_bytes: self.token_cache_bytes,
                 ttl: Duration::from_secs(self.token_cache_ttl),

@@ -12,6 +12,8 @@ pub const JWKS_REFRESH_INTERVAL_SECS: u64 = 12 * 3600;
 pub const JWKS_REFRESH_FLOOR_SECS: u64 = 300;
 /// B5: forced refetches for an unknown `kid`, at most one per this many seconds per issuer.
 pub const JWKS_REFETCH_COOLDOWN_SECS: u64 = 300;
+/// B6: a key set that could not be refreshed for longer than this stops being trusted (24 h); 0 = never.
+pub const JWKS_MAX_STALE_SECS: u64 = 24 * 3600;
 /// First retry after a failed key fetch, in seconds; doubles up to [`JWKS_RETRY_MAX_SECS`].
 pub const JWKS_RETRY_INITIAL_SECS: u64 = 1;
 pub const JWKS_RETRY_MAX_SECS: u64 = 60;

@@ -65,6 +65,34 @@ impl Default for FetchTimeouts {
     }
 }
 
+/// How discovery, JWKS and AuditEvent requests reach the internet (the upstream FHIR server is never reached
+/// through it: it has its own client).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EgressProxy {
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment, as curl reads them.
+    #[default]
+    Environment,
+    /// Every fetch through this proxy (`--egress-proxy`).
+    Explicit(Url),
+    /// Never a proxy.
+    Off,
+}
+
+/// The most redirects a discovery or JWKS fetch follows.
+pub const MAX_REDIRECTS: usize = 3;
+
+/// A redirect is followed only within [`MAX_REDIRECTS`] hops and never from https to http (a downgrade would let
+/// anyone on the path substitute keys).
+pub fn redirect_allowed(previous: &[Url], next: &Url) -> Result<(), &'static str> {
+    if previous.len() >= MAX_REDIRECTS {
+        return Err("too many redirects");
+    }
+    if previous.iter().any(|u| u.scheme() == "https") && next.scheme() != "https" {
+        return Err("redirect from https to http refused");
+    }
+    Ok(())
+}
+
 /// The one HTTP client for discovery and JWKS (never a new client per refresh: connections and TLS sessions are reused).
 #[derive(Debug, Clone)]
 pub struct Fetcher {
@@ -78,17 +106,28 @@ impl Fetcher {
         allow_insecure_http: bool,
         timeouts: FetchTimeouts,
         extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+        egress: &EgressProxy,
     ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder();
         for cert in extra_roots {
             builder = builder.add_root_certificate(reqwest::Certificate::from_der(cert.as_ref())?);
         }
+        builder = match egress {
+            // reqwest reads HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (either case) by default.
+            EgressProxy::Environment => builder,
+            EgressProxy::Explicit(url) => builder.proxy(reqwest::Proxy::all(url.as_str())?),
+            EgressProxy::Off => builder.no_proxy(),
+        };
         let client = builder
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(reqwest::redirect::Policy::custom(
+                |attempt| match redirect_allowed(attempt.previous(), attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(why) => attempt.error(why),
+                },
+            ))
             .user_agent(concat!("fhir-jwt-proxy/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
             .build()?;
         Ok(Fetcher {
             client,
@@ -215,6 +254,30 @@ pub fn parse_max_age(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn b1_redirects_are_few_and_never_downgrade() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        assert_eq!(
+            redirect_allowed(&[u("https://idp/a")], &u("https://idp/b")),
+            Ok(())
+        );
+        assert_eq!(
+            redirect_allowed(&[u("http://idp/a")], &u("http://idp/b")),
+            Ok(())
+        );
+        assert!(redirect_allowed(&[u("https://idp/a")], &u("http://idp/b")).is_err());
+        assert!(redirect_allowed(
+            &[u("https://idp/a"), u("https://idp/b")],
+            &u("http://idp/c")
+        )
+        .is_err());
+        let three = [u("https://idp/1"), u("https://idp/2"), u("https://idp/3")];
+        assert_eq!(
+            redirect_allowed(&three, &u("https://idp/4")),
+            Err("too many redirects")
+        );
+    }
 
     #[test]
     fn b1_metadata_needs_issuer_and_jwks_uri() {

@@ -28,6 +28,8 @@ pub struct RefreshPolicy {
     pub floor: Duration,
     /// Forced refetches for an unknown `kid`: at most one per cooldown per issuer (5 min).
     pub refetch_cooldown: Duration,
+    /// A key set older than this (its last successful fetch) is no longer trusted; `None`: kept as long as needed.
+    pub max_stale: Option<Duration>,
     /// First retry after a failed fetch; doubles up to `retry_max`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
@@ -39,6 +41,7 @@ impl Default for RefreshPolicy {
             interval: Duration::from_secs(defaults::JWKS_REFRESH_INTERVAL_SECS),
             floor: Duration::from_secs(defaults::JWKS_REFRESH_FLOOR_SECS),
             refetch_cooldown: Duration::from_secs(defaults::JWKS_REFETCH_COOLDOWN_SECS),
+            max_stale: Some(Duration::from_secs(defaults::JWKS_MAX_STALE_SECS)),
             retry_initial: Duration::from_secs(defaults::JWKS_RETRY_INITIAL_SECS),
             retry_max: Duration::from_secs(defaults::JWKS_RETRY_MAX_SECS),
         }
@@ -80,7 +83,7 @@ impl IssuerKeys {
         metrics: Metrics,
     ) -> Self {
         // Shown as 0 keys until the first fetch succeeds.
-        metrics.key_set(authority.as_str(), 0, None);
+        metrics.key_set(authority.as_str(), 0, None, policy.max_stale);
         IssuerKeys {
             role,
             authority,
@@ -102,8 +105,22 @@ impl IssuerKeys {
     }
 
     /// The last good key set, if there ever was one.
+    /// The key set requests may use: the last good one, unless it is older than `max_stale` (then `None`: this
+    /// authority's tokens are refused and it is not ready until a refresh succeeds).
     pub fn current(&self) -> Option<Arc<KeySet>> {
+        self.current.load_full().filter(|set| !self.is_stale(set))
+    }
+
+    /// The last good key set, stale or not (for `/readyz`).
+    pub fn held(&self) -> Option<Arc<KeySet>> {
         self.current.load_full()
+    }
+
+    /// Is this set older than the policy allows?
+    pub fn is_stale(&self, set: &KeySet) -> bool {
+        self.policy
+            .max_stale
+            .is_some_and(|max| set.fetched_at.elapsed().is_ok_and(|age| age > max))
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -166,6 +183,7 @@ impl IssuerKeys {
                     self.authority.as_str(),
                     set.keys.len(),
                     Some(set.fetched_at),
+                    self.policy.max_stale,
                 );
                 self.current.store(Some(Arc::new(set)));
                 self.generation.fetch_add(1, Ordering::AcqRel);
@@ -175,7 +193,15 @@ impl IssuerKeys {
                 Ok(max_age)
             }
             Err(err) => {
-                tracing::warn!(authority = %self.authority, error = %err, "key set fetch failed; keeping the last good set");
+                match self.held() {
+                    Some(set) if self.is_stale(&set) => tracing::error!(
+                        authority = %self.authority, error = %err,
+                        "key set fetch failed and the last good set is older than --jwks-max-stale: this authority's tokens are refused until a fetch succeeds"
+                    ),
+                    _ => {
+                        tracing::warn!(authority = %self.authority, error = %err, "key set fetch failed; keeping the last good set")
+                    }
+                }
                 if let Ok(mut e) = self.last_error.lock() {
                     *e = Some(err.to_string());
                 }

@@ -64,4 +64,5 @@ pub mod state;
 pub mod tls;
 pub mod token;
 pub mod token_cache;
+pub mod trace_context;
 pub mod upstream_pool;

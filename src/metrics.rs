@@ -47,6 +47,9 @@ struct ResultLabels {
     result: &'static str,
 }
 
+/// Per authority: when its key set was fetched, and how old it may grow.
+type KeySetTimes = std::collections::HashMap<String, (SystemTime, Option<Duration>)>;
+
 /// Every metric the proxy exports; cheap to clone (all handles are shared).
 #[derive(Clone)]
 pub struct Metrics {
@@ -63,7 +66,8 @@ pub struct Metrics {
     audit_dropped: Counter,
     role_refusals: Family<ActionLabels, Counter>,
     /// When each authority's current key set was fetched (for the age gauge).
-    key_sets_fetched: Arc<std::sync::Mutex<std::collections::HashMap<String, SystemTime>>>,
+    key_sets_fetched: Arc<std::sync::Mutex<KeySetTimes>>,
+    authority_up: Family<AuthorityLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -170,6 +174,12 @@ impl Metrics {
         let last_reload_failed = Gauge::default();
         let audit_dropped = Counter::default();
         let role_refusals = Family::<ActionLabels, Counter>::default();
+        let authority_up = Family::<AuthorityLabels, Gauge>::default();
+        registry.register(
+            "authority_up",
+            "1 when the authority has a usable key set (fetched, and not older than --jwks-max-stale), else 0",
+            authority_up.clone(),
+        );
         registry.register(
             "role_refusals",
             "Primary-authority requests refused because no role of the token grants the data action (by action)",
@@ -239,6 +249,7 @@ impl Metrics {
             audit_dropped,
             role_refusals,
             key_sets_fetched: Arc::default(),
+            authority_up,
         }
     }
 
@@ -305,15 +316,24 @@ impl Metrics {
 
     /// The key set an authority now holds (set where keys are fetched): its size, and when it was fetched (`None`:
     /// no keys yet). The age gauge is computed from it at each scrape.
-    pub fn key_set(&self, authority: &str, keys: usize, fetched_at: Option<SystemTime>) {
+    pub fn key_set(
+        &self,
+        authority: &str,
+        keys: usize,
+        fetched_at: Option<SystemTime>,
+        max_stale: Option<Duration>,
+    ) {
         let labels = AuthorityLabels {
             authority: authority.to_string(),
         };
         self.jwks_keys.get_or_create(&labels).set(keys as i64);
+        self.authority_up
+            .get_or_create(&labels)
+            .set(i64::from(fetched_at.is_some()));
         if let Ok(mut fetched) = self.key_sets_fetched.lock() {
             match fetched_at {
                 Some(at) => {
-                    fetched.insert(authority.to_string(), at);
+                    fetched.insert(authority.to_string(), (at, max_stale));
                 }
                 None => {
                     fetched.remove(authority);
@@ -325,16 +345,20 @@ impl Metrics {
     /// The text exposition, with the key-set ages brought up to date first.
     pub fn render(&self) -> String {
         if let Ok(fetched) = self.key_sets_fetched.lock() {
-            for (authority, at) in fetched.iter() {
+            for (authority, (at, max_stale)) in fetched.iter() {
                 let age = SystemTime::now()
                     .duration_since(*at)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
+                    .unwrap_or(Duration::ZERO);
+                let labels = AuthorityLabels {
+                    authority: authority.clone(),
+                };
                 self.jwks_age_seconds
-                    .get_or_create(&AuthorityLabels {
-                        authority: authority.clone(),
-                    })
-                    .set(age);
+                    .get_or_create(&labels)
+                    .set(age.as_secs() as i64);
+                let fresh = max_stale.is_none_or(|max| age <= max);
+                self.authority_up
+                    .get_or_create(&labels)
+                    .set(i64::from(fresh));
             }
         }
         let mut out = String::new();

@@ -58,6 +58,7 @@ macro_rules! request_line {
             provider = $trace.provider,
             client_id = %$trace.client_id,
             roles = $trace.roles.as_deref().unwrap_or("-"),
+            trace_id = %$trace.trace_id,
             latency_us = $latency_us,
             $($($extra)+,)?
             "request"
@@ -95,6 +96,8 @@ struct Trace {
     decided: Option<Instant>,
     /// The file's roles the token holds, when roles authorize it (Q10); bounded names.
     roles: Option<Arc<str>>,
+    /// The W3C trace this request belongs to.
+    trace_id: String,
 }
 
 impl Proxy {
@@ -114,6 +117,7 @@ impl Proxy {
         );
         let request_id = request_id(req.headers());
         req.headers_mut().insert(REQUEST_ID, request_id.clone());
+        let trace_id = crate::trace_context::continue_trace(req.headers_mut());
         let origin = req.headers().get(http::header::ORIGIN).cloned();
         if let Some(cors_settings) = &snapshot.config.cors {
             // A browser's preflight is the proxy's to answer: no token, never forwarded.
@@ -143,6 +147,7 @@ impl Proxy {
             resource_id: None,
             decided: None,
             roles: None,
+            trace_id,
         };
         let result = self.process(req, client, &snapshot, &mut trace).await;
         let own_work = trace

@@ -31,12 +31,22 @@ use tokio::task::JoinHandle;
 
 use crate::body::{full, ProxyBody};
 use crate::config::Config;
-use crate::discovery::{FetchTimeouts, Fetcher};
+use crate::discovery::{EgressProxy, FetchTimeouts, Fetcher};
 use crate::forward::{Upstream, UpstreamConfigError, UpstreamSettings};
 use crate::keys::{KeyStoreFactory, RefreshPolicy};
 use crate::proxy::Proxy;
 use crate::state::{SharedState, Snapshot};
 use crate::token::ValidationSettings;
+
+/// When `/readyz` answers 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadyWhen {
+    /// At least one authority has a usable key set: one identity provider down does not stall a rollout.
+    #[default]
+    Any,
+    /// Every authority has one.
+    All,
+}
 
 /// Everything `run` needs besides the config file.
 #[derive(Debug, Clone)]
@@ -48,6 +58,10 @@ pub struct RunSettings {
     pub validation: ValidationSettings,
     pub refresh: RefreshPolicy,
     pub fetch_timeouts: FetchTimeouts,
+    /// How discovery, JWKS and AuditEvent requests go out (environment proxies by default).
+    pub egress: EgressProxy,
+    /// When `/readyz` says ready.
+    pub ready_when: ReadyWhen,
     pub smart: SmartSettings,
     pub token_cache: TokenCacheSettings,
     pub limits: ConnectionLimits,
@@ -139,6 +153,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         settings.allow_insecure_http,
         settings.fetch_timeouts,
         &extra_roots,
+        &settings.egress,
     )
     .map_err(StartError::Fetcher)?;
     let tls = settings
@@ -212,6 +227,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
     let draining = Arc::new(AtomicBool::new(false));
     let admin = {
         let admin = Admin {
+            ready_when: settings.ready_when,
             state: state.clone(),
             metrics: metrics.clone(),
             reloader: Arc::clone(&reloader),
@@ -368,6 +384,7 @@ pub async fn serve_with_tls<H, F>(
 /// The admin listener's routes.
 #[derive(Clone)]
 struct Admin {
+    ready_when: ReadyWhen,
     state: SharedState,
     metrics: Metrics,
     reloader: Arc<Reloader>,
@@ -405,17 +422,29 @@ impl Admin {
             .stores
             .iter()
             .map(|s| {
-                let set = s.current();
+                let held = s.held();
+                let usable = s.current().is_some();
                 serde_json::json!({
                     "authority": s.authority.as_str(),
-                    "ready": set.is_some(),
-                    "issuer": set.as_ref().map(|k| k.metadata.issuer.as_str().to_string()),
-                    "keys": set.as_ref().map(|k| k.keys.len()),
+                    "ready": usable,
+                    "stale": held.as_ref().is_some_and(|k| s.is_stale(k)),
+                    "issuer": held.as_ref().map(|k| k.metadata.issuer.as_str().to_string()),
+                    "keys": held.as_ref().map(|k| k.keys.len()),
                     "lastError": s.last_error(),
                 })
             })
             .collect();
-        let ready = !draining && snapshot.keys.all_ready();
+        let usable = snapshot
+            .keys
+            .stores
+            .iter()
+            .filter(|s| s.current().is_some())
+            .count();
+        let enough = match self.ready_when {
+            ReadyWhen::Any => usable > 0,
+            ReadyWhen::All => usable == snapshot.keys.stores.len(),
+        };
+        let ready = !draining && enough;
         let last_reload_error = self.reloader.last_error();
         let body = serde_json::json!({
             "ready": ready,

@@ -98,6 +98,9 @@ pub async fn run(
         validation: ValidationSettings::default(),
         refresh: RefreshPolicy::default(),
         fetch_timeouts: FetchTimeouts::default(),
+        // Loopback only: no proxy whatever the environment says.
+        egress: crate::discovery::EgressProxy::Off,
+        ready_when: Default::default(),
         smart: Default::default(),
         token_cache: Default::default(),
         reload: None,

@@ -207,3 +207,50 @@ async fn graceful_shutdown_lets_an_in_flight_request_finish() {
     // After shutdown nothing listens.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn w3c_traceparent_is_continued_or_started_for_the_upstream() {
+    let w = World::new().await;
+    let p = w.proxy().await;
+    let sent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let r = client()
+        .get(url(&p, "/Patient/123"))
+        .bearer_auth(w.portal_token())
+        .header("traceparent", sent)
+        .header("tracestate", "congo=t61rcWkgMzE")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    let seen = w.upstream.last();
+    let up = seen.headers["traceparent"].to_str().expect("ascii");
+    assert!(
+        up.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{up}"
+    );
+    assert_ne!(up, sent, "the proxy's span is the upstream's parent");
+    assert_eq!(seen.headers["tracestate"], "congo=t61rcWkgMzE");
+    // None sent (or a malformed one): a new trace starts at the proxy.
+    for header in [None, Some("not-a-traceparent")] {
+        let mut req = client()
+            .get(url(&p, "/Patient/123"))
+            .bearer_auth(w.portal_token());
+        if let Some(h) = header {
+            req = req.header("traceparent", h).header("tracestate", "x=y");
+        }
+        assert_eq!(req.send().await.expect("answer").status(), 200);
+        let seen = w.upstream.last();
+        let up = seen.headers["traceparent"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        let parts: Vec<&str> = up.split('-').collect();
+        assert_eq!(parts.len(), 4, "{up}");
+        assert_eq!(
+            (parts[0], parts[1].len(), parts[2].len()),
+            ("00", 32, 16),
+            "{up}"
+        );
+        assert!(seen.headers.get("tracestate").is_none());
+    }
+}

@@ -117,8 +117,9 @@ async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Ready by default (`--ready-when any`): one provider down does not stall a rollout; /readyz names it.
     let (code, body) = readyz(&p).await;
-    assert_eq!(code, 503);
+    assert_eq!(code, 200, "{body}");
     let not_ready: Vec<&str> = body["authorities"]
         .as_array()
         .expect("authorities")
@@ -127,6 +128,13 @@ async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
         .filter_map(|a| a["authority"].as_str())
         .collect();
     assert_eq!(not_ready, vec![w.smart_b.issuer()]);
+    // Under `--ready-when all`, not ready while B is down.
+    let strict = start_proxy(&w.config(), &w.upstream.base_url(), |s| {
+        s.ready_when = fhir_jwt_proxy::server::ReadyWhen::All
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(readyz(&strict).await.0, 503);
     // Tokens of the working provider pass.
     assert_eq!(
         status(&p, "/Patient/123", Some(&w.portal_token())).await,
@@ -158,7 +166,11 @@ async fn b6_an_authority_down_at_start_is_retried_and_readiness_names_it() {
 async fn b1_garbage_metadata_keeps_the_authority_not_ready() {
     let w = World::new().await;
     w.smart_a.set_behaviour(Behaviour::Garbage);
-    let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
+    // Every authority must be ready (the default, `any`, would be ready on the other two).
+    let p = start_proxy(&w.config(), &w.upstream.base_url(), |s| {
+        s.ready_when = fhir_jwt_proxy::server::ReadyWhen::All
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (code, body) = readyz(&p).await;
     assert_eq!(code, 503);
@@ -190,7 +202,11 @@ async fn b5_a_hanging_authority_times_out_instead_of_blocking_requests() {
 async fn b1_an_oversized_discovery_document_is_refused() {
     let w = World::new().await;
     w.smart_a.set_behaviour(Behaviour::Huge);
-    let p = start_proxy(&w.config(), &w.upstream.base_url(), |_| {}).await;
+    // Every authority must be ready (the default, `any`, would be ready on the other two).
+    let p = start_proxy(&w.config(), &w.upstream.base_url(), |s| {
+        s.ready_when = fhir_jwt_proxy::server::ReadyWhen::All
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (code, body) = readyz(&p).await;
     assert_eq!(code, 503);
@@ -202,4 +218,171 @@ async fn b1_an_oversized_discovery_document_is_refused() {
         status(&p, "/Patient/123", Some(&w.portal_token())).await,
         200
     );
+}
+
+#[tokio::test]
+async fn b6_a_key_set_older_than_the_max_staleness_is_refused_and_recovers() {
+    let w = World::new().await;
+    let p = w
+        .proxy_with(|s| {
+            s.refresh.interval = Duration::from_millis(300);
+            s.refresh.floor = Duration::from_millis(300);
+            s.refresh.max_stale = Some(Duration::from_millis(1500));
+        })
+        .await;
+    assert_eq!(
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
+        200
+    );
+    // Provider A stops answering: its last good set is kept until it is 1.5 s old, then refused.
+    w.smart_a.set_behaviour(Behaviour::Fail);
+    let refused = async {
+        for _ in 0..100 {
+            let a = get(&p, "/Patient/123", Some(&w.portal_token())).await;
+            if a.status == 401 {
+                return Some(a);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+    .await
+    .expect("the stale key set is refused within 5 s");
+    assert!(
+        refused.challenge.contains("not available"),
+        "{}",
+        refused.challenge
+    );
+    let (code, body) = readyz(&p).await;
+    assert_eq!(code, 200, "provider B and the primary still serve: {body}");
+    let a = body["authorities"]
+        .as_array()
+        .expect("authorities")
+        .iter()
+        .find(|a| a["authority"] == w.smart_a.issuer())
+        .expect("A listed")
+        .clone();
+    assert_eq!(
+        (a["ready"].clone(), a["stale"].clone()),
+        (serde_json::json!(false), serde_json::json!(true)),
+        "{a}"
+    );
+    let metrics = client()
+        .get(admin_url(&p, "/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(&format!(
+            "fhir_jwt_proxy_authority_up{{authority=\"{}\"}} 0",
+            w.smart_a.issuer()
+        )),
+        "{metrics}"
+    );
+    // The provider comes back: the next refresh makes its tokens valid again.
+    w.smart_a.set_behaviour(Behaviour::Normal);
+    let mut back = false;
+    for _ in 0..100 {
+        if status(&p, "/Patient/123", Some(&w.portal_token())).await == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "recovered once the provider answered");
+}
+
+/// A small HTTP forward proxy on loopback: it records the absolute-form request targets it is asked for and fetches
+/// them itself.
+async fn forward_proxy() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::sync::watch::Sender<bool>,
+) {
+    use fhir_jwt_proxy::body::full;
+    use fhir_jwt_proxy::server::{serve, ConnectionLimits};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let s = seen.clone();
+    tokio::spawn(serve(
+        listener,
+        ConnectionLimits::default(),
+        rx,
+        move |req, _| {
+            let seen = s.clone();
+            async move {
+                let target = req.uri().to_string();
+                if let Ok(mut seen) = seen.lock() {
+                    seen.push(target.clone());
+                }
+                let answer = client().get(&target).send().await;
+                match answer {
+                    Ok(r) => {
+                        let status = r.status();
+                        let bytes = r.bytes().await.unwrap_or_default();
+                        let mut out = http::Response::new(full(bytes));
+                        *out.status_mut() = status;
+                        out
+                    }
+                    Err(_) => {
+                        let mut out = http::Response::new(full(bytes::Bytes::new()));
+                        *out.status_mut() = http::StatusCode::BAD_GATEWAY;
+                        out
+                    }
+                }
+            }
+        },
+    ));
+    (format!("http://{addr}"), seen, tx)
+}
+
+#[tokio::test]
+async fn discovery_and_jwks_go_through_the_egress_proxy_and_the_upstream_does_not() {
+    let w = World::new().await;
+    let (proxy_url, recorded, _stop) = forward_proxy().await;
+    let p = w
+        .proxy_with(|s| {
+            s.egress = fhir_jwt_proxy::discovery::EgressProxy::Explicit(
+                url::Url::parse(&proxy_url).expect("url"),
+            )
+        })
+        .await;
+    assert_eq!(
+        status(&p, "/Patient/123", Some(&w.portal_token())).await,
+        200
+    );
+    let seen = recorded.lock().map(|s| s.clone()).unwrap_or_default();
+    for issuer in [w.primary.issuer(), w.smart_a.issuer(), w.smart_b.issuer()] {
+        assert!(
+            seen.iter()
+                .any(|u| u == &format!("{issuer}/.well-known/openid-configuration")),
+            "discovery of {issuer} did not go through the egress proxy: {seen:?}"
+        );
+        assert!(
+            seen.iter()
+                .any(|u| u.starts_with(issuer) && u.contains("jwks")),
+            "{seen:?}"
+        );
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|u| u.contains(&w.upstream.addr.to_string())),
+        "the upstream FHIR server is never reached through the egress proxy: {seen:?}"
+    );
+    // Without it (the tests' default is no proxy at all), nothing goes there.
+    let before = seen.len();
+    let direct = w.proxy().await;
+    assert_eq!(
+        status(&direct, "/Patient/123", Some(&w.portal_token())).await,
+        200
+    );
+    assert_eq!(recorded.lock().map(|s| s.len()).unwrap_or(0), before);
 }

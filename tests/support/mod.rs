@@ -168,6 +168,9 @@ pub fn settings(upstream: &str) -> RunSettings {
             retry_max: Duration::from_millis(200),
             ..RefreshPolicy::default()
         },
+        // Loopback only: no proxy whatever the environment says.
+        egress: fhir_jwt_proxy::discovery::EgressProxy::Off,
+        ready_when: Default::default(),
         fetch_timeouts: FetchTimeouts {
             connect: Duration::from_secs(1),
             total: Duration::from_secs(2),
