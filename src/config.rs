@@ -100,6 +100,7 @@ struct RawFileSettings {
     roles: Option<Vec<roles::RawRole>>,
     roles_claim: Option<String>,
     cors_configuration: Option<cors::RawCors>,
+    smart_configuration: Option<smart_configuration::RawSmartConfiguration>,
     clock_leeway_seconds: Option<u64>,
     require_at_jwt_typ: Option<bool>,
     fhir_base_url: Option<String>,
@@ -125,6 +126,8 @@ pub struct Config {
     pub roles: RoleSettings,
     /// Azure's `corsConfiguration`: which browser origins may call the proxy (`None`: no CORS answers).
     pub cors: Option<cors::CorsSettings>,
+    /// What the proxy answers at `/.well-known/smart-configuration` (`None`: forwarded, as any public path).
+    pub smart_configuration: Option<smart_configuration::SmartConfiguration>,
     /// Where the configuration object sits in the file (`properties.authenticationConfiguration.` or empty).
     pub path_prefix: &'static str,
 }
@@ -490,11 +493,26 @@ fn validate(
             .map(Some),
         None => Some(None),
     };
+    let smart_configuration = match settings.smart_configuration.take() {
+        Some(raw) => {
+            let authorities: Vec<&Authority> =
+                smart_providers.iter().map(|p| &p.authority).collect();
+            problems
+                .take(smart_configuration::validate(
+                    raw,
+                    &format!("{settings_path}.smartConfiguration"),
+                    &authorities,
+                ))
+                .map(Some)
+        }
+        None => Some(None),
+    };
     let file_settings = problems.take(validate_settings(settings, settings_path));
     problems.finish(|| {
         Some(Config {
             roles: role_settings?,
             cors: cors?,
+            smart_configuration: smart_configuration?,
             primary,
             smart_providers,
             smart_proxy_enabled: raw.smart_proxy_enabled.unwrap_or(false),
@@ -686,6 +704,7 @@ pub mod cors;
 pub mod extensions;
 pub mod model;
 pub mod roles;
+pub mod smart_configuration;
 
 pub use extensions::Extensions;
 pub use model::{

@@ -145,9 +145,22 @@ impl Fetcher {
         &self,
         authority: &Authority,
     ) -> Result<ProviderMetadata, DiscoveryError> {
+        self.discover(authority).await.map(|(m, _)| m)
+    }
+
+    /// [`Fetcher::metadata`], with the whole discovery document.
+    pub async fn discover(
+        &self,
+        authority: &Authority,
+    ) -> Result<(ProviderMetadata, serde_json::Value), DiscoveryError> {
         let url = authority.discovery_url();
         let (bytes, _) = self.get(&url).await?;
-        parse_metadata(&url, &bytes, self.allow_insecure_http)
+        let metadata = parse_metadata(&url, &bytes, self.allow_insecure_http)?;
+        let document = serde_json::from_slice(&bytes).map_err(|source| DiscoveryError::Json {
+            url: url.clone(),
+            source,
+        })?;
+        Ok((metadata, document))
     }
 
     /// The JWKS at `jwks_uri`, unparsed.

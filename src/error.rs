@@ -217,6 +217,9 @@ pub enum RequestError {
     /// The upstream refused or broke the connection: 502.
     #[error("upstream unavailable")]
     UpstreamUnavailable(#[source] crate::body::BoxError),
+    /// The identity provider's discovery document, needed for an answer the proxy gives itself, is not there: 503.
+    #[error("the identity provider's configuration is not available yet; try again shortly")]
+    ProviderUnavailable,
     /// The upstream did not answer in time: 504.
     #[error("upstream timed out")]
     UpstreamTimeout,
@@ -237,6 +240,7 @@ impl RequestError {
             RequestError::BodyTooLarge => "body_too_large",
             RequestError::UpstreamUnavailable(_) => "upstream_unavailable",
             RequestError::UpstreamTimeout => "upstream_timeout",
+            RequestError::ProviderUnavailable => "provider_unavailable",
         }
     }
 
@@ -253,6 +257,7 @@ impl RequestError {
             RequestError::NotFound => StatusCode::NOT_FOUND,
             RequestError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             RequestError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            RequestError::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -294,6 +299,7 @@ impl RequestError {
             RequestError::BodyTooLarge => (None, "too-costly"),
             RequestError::UpstreamUnavailable(_) => (None, "transient"),
             RequestError::UpstreamTimeout => (None, "timeout"),
+            RequestError::ProviderUnavailable => (None, "transient"),
         };
         let mut response = operation_outcome(status, issue_code, &description);
         if let Some(challenge) = challenge {

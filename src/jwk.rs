@@ -144,6 +144,9 @@ pub struct KeySet {
     /// JWKs that were skipped, with why (shown by `check`, logged at fetch).
     pub skipped: Vec<String>,
     pub fetched_at: SystemTime,
+    /// The provider's whole discovery document, when it was discovered (not hand-entered): what the proxy's own
+    /// `/.well-known/smart-configuration` is built from.
+    pub discovery: Option<Arc<serde_json::Value>>,
     /// Unique among the key sets this process ever built: what a cached token remembers its verification by (a
     /// number, so a cache hit touches no shared reference count, and a freed set's address can never be mistaken
     /// for a newer one's).
@@ -234,6 +237,7 @@ pub fn parse_jwks(
         keys,
         skipped,
         fetched_at: SystemTime::now(),
+        discovery: None,
         serial: KEY_SET_SERIAL.fetch_add(1, Ordering::Relaxed),
     })
 }

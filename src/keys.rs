@@ -131,11 +131,16 @@ impl IssuerKeys {
     /// Returns the `max-age` the JWKS was served with.
     pub async fn refresh(&self) -> Result<Option<Duration>, DiscoveryError> {
         let result = async {
-            let metadata = match &self.manual {
-                Some(m) => m.clone(),
-                None => self.fetcher.metadata(&self.authority).await?,
+            let (metadata, document) = match &self.manual {
+                Some(m) => (m.clone(), None),
+                None => {
+                    let (m, d) = self.fetcher.discover(&self.authority).await?;
+                    (m, Some(Arc::new(d)))
+                }
             };
-            self.fetch_keys(metadata).await
+            let (mut set, max_age) = self.fetch_keys(metadata).await?;
+            set.discovery = document;
+            Ok((set, max_age))
         }
         .await;
         self.record(result)
@@ -145,7 +150,13 @@ impl IssuerKeys {
     async fn refetch_keys(&self) -> Result<Option<Duration>, DiscoveryError> {
         match self.current() {
             Some(set) => {
-                let result = self.fetch_keys(set.metadata.clone()).await;
+                let result = self
+                    .fetch_keys(set.metadata.clone())
+                    .await
+                    .map(|(mut fresh, age)| {
+                        fresh.discovery = set.discovery.clone();
+                        (fresh, age)
+                    });
                 self.record(result)
             }
             None => self.refresh().await,

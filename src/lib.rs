@@ -60,6 +60,7 @@ pub mod rule_id;
 pub mod scope;
 pub mod server;
 pub mod smart;
+pub mod smart_launch;
 pub mod state;
 pub mod tls;
 pub mod token;

@@ -242,14 +242,66 @@ impl Proxy {
         // F1: capability statement and SMART configuration need no token.
         if smart::is_public(req.method(), req.uri().path()) {
             trace.decided = Some(Instant::now());
-            return self
-                .forward_timed(
-                    req.map(Either::Left),
-                    None,
-                    smart::Decision::Forward,
-                    client,
-                )
-                .await;
+            let launch = snapshot
+                .config
+                .smart_configuration
+                .as_ref()
+                .map(|settings| {
+                    let discovery = snapshot
+                        .keys
+                        .stores
+                        .iter()
+                        .find(|s| s.role == AuthorityRole::Smart(settings.provider))
+                        .and_then(|s| s.current())
+                        .and_then(|set| set.discovery.clone());
+                    (settings, discovery)
+                });
+            let head = req.method() == http::Method::HEAD;
+            return match (req.uri().path(), launch) {
+                // The proxy answers for the identity provider the file names: apps launch against the proxy.
+                ("/.well-known/smart-configuration", Some((settings, discovery))) => {
+                    let document = discovery
+                        .and_then(|d| crate::smart_launch::smart_configuration(&d, settings))
+                        .ok_or(RequestError::ProviderUnavailable)?;
+                    Ok(json_answer(&document, head))
+                }
+                ("/metadata", Some((settings, discovery))) => {
+                    let response = self
+                        .forward_timed(
+                            req.map(Either::Left),
+                            None,
+                            smart::Decision::Forward,
+                            client,
+                        )
+                        .await?;
+                    let endpoints = discovery.and_then(|d| {
+                        crate::smart_launch::smart_configuration(&d, settings).map(|c| {
+                            (
+                                c["authorization_endpoint"]
+                                    .as_str()
+                                    .unwrap_or("")
+                                    .to_string(),
+                                c["token_endpoint"].as_str().unwrap_or("").to_string(),
+                            )
+                        })
+                    });
+                    match endpoints {
+                        Some((authorize, token)) if !head => {
+                            with_security(response, &authorize, &token).await
+                        }
+                        _ => Ok(response),
+                    }
+                }
+                _ => {
+                    self.forward_timed(
+                        req.map(Either::Left),
+                        None,
+                        smart::Decision::Forward,
+                        client,
+                    )
+                    .await
+                }
+            };
         }
         let result = self.authorize(&req, &classified, snapshot, trace).await;
         let (verified, decision, bundle) = match result {
@@ -405,6 +457,79 @@ impl Proxy {
         self.metrics.upstream(started.elapsed());
         result
     }
+}
+
+/// A JSON document the proxy answers itself.
+fn json_answer(document: &serde_json::Value, head: bool) -> Response<ProxyBody> {
+    let bytes = bytes::Bytes::from(document.to_string());
+    let len = bytes.len();
+    let mut response = Response::new(if head {
+        crate::body::empty()
+    } else {
+        crate::body::full(bytes)
+    });
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    response
+}
+
+/// The largest CapabilityStatement the proxy reads to add SMART's security section; a larger one passes unchanged.
+const MAX_CAPABILITY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The server's CapabilityStatement with SMART's `oauth-uris` and service in `rest[].security`; anything else (not
+/// JSON, not a CapabilityStatement, not 200, too large) passes unchanged.
+async fn with_security(
+    response: Response<ProxyBody>,
+    authorize: &str,
+    token: &str,
+) -> Result<Response<ProxyBody>, RequestError> {
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    let small = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_none_or(|n| n <= MAX_CAPABILITY_BYTES);
+    if !json || !small || response.status() != http::StatusCode::OK {
+        return Ok(response);
+    }
+    let (mut parts, mut body) = response.into_parts();
+    let mut buffer = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(unpresentable(false));
+        };
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > MAX_CAPABILITY_BYTES {
+                return Err(unpresentable(true));
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    let rewritten = serde_json::from_slice::<serde_json::Value>(&buffer)
+        .ok()
+        .and_then(|mut v| {
+            crate::smart_launch::add_security(&mut v, authorize, token).then(|| v.to_string())
+        });
+    let bytes = match rewritten {
+        Some(text) => bytes::Bytes::from(text),
+        None => bytes::Bytes::from(buffer),
+    };
+    parts.headers.remove(http::header::TRANSFER_ENCODING);
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(bytes.len()),
+    );
+    Ok(Response::from_parts(parts, crate::body::full(bytes)))
 }
 
 /// Interactions whose answer is a Bundle with links to present (and continuation tokens to bind).

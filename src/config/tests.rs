@@ -1563,3 +1563,42 @@ fn cors_configuration_is_read_beside_the_authentication_configuration_or_in_prox
     twice["proxy"] = json!({"corsConfiguration": cors});
     assert_refused(&twice, "corsConfiguration", "may appear once");
 }
+
+#[test]
+fn smart_configuration_names_a_smart_provider_and_known_capabilities() {
+    let with = |sc: Value| {
+        let mut v = base();
+        object(&mut v).insert("proxy".into(), json!({"smartConfiguration": sc}));
+        v
+    };
+    let c = accepted(&with(json!({"authority": IDP_TWO})))
+        .smart_configuration
+        .expect("set");
+    assert_eq!(c.provider, 1);
+    assert!(c.capabilities.contains(&"launch-standalone".to_string()));
+    assert_refused(
+        &with(json!({})),
+        "proxy.smartConfiguration.authority",
+        "two SMART identity providers",
+    );
+    assert_refused(
+        &with(json!({"authority": PRIMARY_AUTHORITY})),
+        "proxy.smartConfiguration.authority",
+        "does not name",
+    );
+    assert_refused(
+        &with(json!({"authority": IDP_ONE, "capabilities": ["launch-standalone", "teleport"]})),
+        "proxy.smartConfiguration.capabilities[1]",
+        "not a SMART App Launch capability",
+    );
+    let mut one = base();
+    one["smartIdentityProviders"]
+        .as_array_mut()
+        .expect("providers")
+        .truncate(1);
+    object(&mut one).insert(
+        "proxy".into(),
+        json!({"smartConfiguration": {"capabilities": ["launch-standalone"]}}),
+    );
+    assert_eq!(accepted(&one).smart_configuration.expect("set").provider, 0);
+}

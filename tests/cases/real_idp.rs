@@ -783,3 +783,99 @@ async fn keys_rotated_on_the_real_provider_are_learned_by_one_refetch_and_withdr
     drop(idp);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn smart_configuration_and_the_capability_statement_come_from_the_named_provider() {
+    let idp = Idp::start().await;
+    let upstream = RecordingUpstream::start().await;
+    let mut c = config(&idp);
+    // Two SMART providers: the file must say which one apps authorize at.
+    c["proxy"] = json!({"smartConfiguration": {}});
+    let (code, report) = check_json(&c, &["--offline"]).await;
+    assert_eq!(code, Some(2), "{report}");
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("proxy.smartConfiguration.authority")),
+        "{report}"
+    );
+    c["proxy"] = json!({"smartConfiguration": {"authority": idp.authority(V2)}});
+    let p = start_proxy(&c, &upstream.base_url(), |_| {}).await;
+    wait_ready(&p).await;
+    let before = upstream.count();
+    let a = get(&p, "/.well-known/smart-configuration", None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        upstream.count(),
+        before,
+        "answered by the proxy, not forwarded"
+    );
+    let discovery: Value = serde_json::from_slice(
+        &client()
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                idp.authority(V2)
+            ))
+            .send()
+            .await
+            .expect("discovery")
+            .bytes()
+            .await
+            .expect("body"),
+    )
+    .expect("json");
+    for field in [
+        "issuer",
+        "jwks_uri",
+        "authorization_endpoint",
+        "token_endpoint",
+    ] {
+        assert_eq!(a.body[field], discovery[field], "{field}");
+    }
+    assert_eq!(a.body["code_challenge_methods_supported"], json!(["S256"]));
+    let capabilities = a.body["capabilities"].as_array().expect("capabilities");
+    for c in [
+        "launch-standalone",
+        "client-public",
+        "context-standalone-patient",
+        "permission-v2",
+        "sso-openid-connect",
+    ] {
+        assert!(capabilities.contains(&json!(c)), "{c}: {}", a.body);
+    }
+    for field in [
+        "grant_types_supported",
+        "token_endpoint_auth_methods_supported",
+        "scopes_supported",
+        "response_types_supported",
+    ] {
+        assert!(a.body[field].is_array(), "{field}: {}", a.body);
+    }
+    // The CapabilityStatement gets SMART's security section with the same endpoints.
+    let cs = get(&p, "/metadata", None).await;
+    assert_eq!(cs.status, 200);
+    assert_eq!(upstream.last().uri, "/metadata");
+    let oauth = &cs.body["rest"][0]["security"]["extension"][0];
+    assert_eq!(
+        oauth["url"], "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+        "{}",
+        cs.body
+    );
+    assert_eq!(
+        oauth["extension"][0]["valueUri"],
+        discovery["authorization_endpoint"]
+    );
+    assert_eq!(
+        oauth["extension"][1]["valueUri"],
+        discovery["token_endpoint"]
+    );
+    assert_eq!(
+        cs.body["rest"][0]["security"]["service"][0]["coding"][0]["code"],
+        "SMART-on-FHIR"
+    );
+    // Without the object, both are the server's, as before.
+    let plain = proxy(&idp, &upstream, |_| {}).await;
+    let before = upstream.count();
+    get(&plain, "/.well-known/smart-configuration", None).await;
+    assert_eq!(upstream.count(), before + 1, "forwarded");
+}

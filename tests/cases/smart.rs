@@ -336,3 +336,21 @@ async fn q18_a_token_without_fhir_user_never_skips_confinement() {
     );
     assert_eq!(w.upstream.count(), 0);
 }
+
+#[tokio::test]
+async fn smart_configuration_is_503_while_the_provider_offers_no_authorization_endpoint() {
+    // The test issuer's discovery document has no authorization or token endpoint: an app could not launch, so the
+    // proxy says the configuration is not available rather than advertising endpoints that do not exist.
+    let w = World::new().await;
+    let mut c = w.config();
+    c["proxy"]["smartConfiguration"] = json!({"authority": w.smart_a.issuer()});
+    let p = start_proxy(&c, &w.upstream.base_url(), |_| {}).await;
+    wait_ready(&p).await;
+    let a = get(&p, "/.well-known/smart-configuration", None).await;
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert_eq!(w.upstream.count(), 0);
+    // The metadata passes unchanged then.
+    let cs = get(&p, "/metadata", None).await;
+    assert_eq!(cs.status, 200);
+    assert!(cs.body["rest"][0].get("security").is_none(), "{}", cs.body);
+}

@@ -203,6 +203,8 @@ impl RecordingUpstream {
                     }
                     let out = if echo {
                         body
+                    } else if parts.uri.path().ends_with("/metadata") {
+                        Bytes::from_static(br#"{"resourceType":"CapabilityStatement","status":"active","kind":"instance","fhirVersion":"4.0.1","format":["json"],"rest":[{"mode":"server"}]}"#)
                     } else if let Some(bundle) = include_search(parts.uri.path(), parts.uri.query())
                     {
                         bundle
