@@ -114,6 +114,33 @@ impl<'a> Compartment<'a> {
             || reference_param(resource_type, &name).is_some_and(|p| p.can_name(self.resource_type))
     }
 
+    /// Q19: the client's confining parameters that name the owner by bare id (`patient=123`, which apps send all the
+    /// time) are sent as the typed reference (`patient=Patient/123`): the same search on a conformant server, and the
+    /// only one some servers resolve. Call after [`Compartment::check_confining`] passed.
+    pub fn normalize_confining(&self, resource_type: &str, query: &Query) -> Query {
+        let mut out = query.clone();
+        for p in &mut out.params {
+            if p.modifier().is_none()
+                && !p.is_chained()
+                && !p.is("_id")
+                && self.is_confining(resource_type, p)
+            {
+                let typed: Vec<String> = p
+                    .values()
+                    .map(|v| {
+                        if v == self.id {
+                            format!("{}/{}", self.resource_type, self.id)
+                        } else {
+                            v.to_string()
+                        }
+                    })
+                    .collect();
+                p.value = typed.join(",");
+            }
+        }
+        out
+    }
+
     /// Q19: every client copy of a confining parameter of `resource_type` must name this compartment's own
     /// resource: `cid`, `CT/cid` or `<base>/CT/cid`. References to another type (`performer=Practitioner/9`) pass.
     pub fn check_confining(
@@ -500,5 +527,22 @@ mod tests {
             &serde_json::json!({"resourceType": "Observation", "status": "final"}),
             &none
         ));
+    }
+
+    #[test]
+    fn q19_the_owners_bare_id_goes_up_typed() {
+        let c = Compartment::of("Patient", "123").expect("patient compartment");
+        let q =
+            Query::parse("patient=123&code=123&subject:Patient=123&performer=Practitioner/9,123")
+                .expect("query");
+        assert_eq!(
+            c.normalize_confining("Observation", &q).canonical(),
+            "patient=Patient/123&code=123&subject:Patient=123&performer=Practitioner/9,Patient/123"
+        );
+        let own = Query::parse("_id=123").expect("query");
+        assert_eq!(
+            c.normalize_confining("Patient", &own).canonical(),
+            "_id=123"
+        );
     }
 }

@@ -169,7 +169,27 @@ pub fn authorize_classified(
     let Some(context) = grants.context else {
         return Err(Forbidden::NoClinicalScope.into());
     };
-    let canonical = request.query.canonical();
+    let compartment = match context {
+        Context::System => None,
+        Context::Patient | Context::User => token
+            .fhir_user()
+            .and_then(|u| Compartment::of(u.resource_type(), u.id())),
+    };
+    // Bare ids of the owner in confining parameters go up typed (Q19); checked first, so only own ids change.
+    let normalized = match (compartment, request.resource_type) {
+        (Some(c), Some(ty))
+            if c.check_confining(
+                ty,
+                &request.query,
+                settings.fhir_base_url.as_ref().map(Url::as_str),
+            )
+            .is_ok() =>
+        {
+            Some(c.normalize_confining(ty, &request.query))
+        }
+        _ => None,
+    };
+    let canonical = normalized.as_ref().unwrap_or(&request.query).canonical();
     let decide = Decide {
         grants,
         context,
@@ -179,12 +199,7 @@ pub fn authorize_classified(
         respelled: !canonical.is_empty() && line.query != Some(canonical.as_str()),
         base: settings.fhir_base_url.as_ref().map(Url::as_str),
         style: settings.rewrite_style,
-        compartment: match context {
-            Context::System => None,
-            Context::Patient | Context::User => token
-                .fhir_user()
-                .and_then(|u| Compartment::of(u.resource_type(), u.id())),
-        },
+        compartment,
     };
     decide.run()
 }

@@ -488,8 +488,9 @@ fn controls() -> Vec<Attempt> {
         ),
         sent(
             "/Observation?patient=123",
-            "/Patient/123/Observation?patient=123",
-            "/Observation?patient=123&subject=Patient/123",
+            // The owner's bare id goes up typed: the same search, and the only form some servers resolve.
+            "/Patient/123/Observation?patient=Patient/123",
+            "/Observation?patient=Patient/123&subject=Patient/123",
             200,
         ),
         sent(
@@ -536,8 +537,8 @@ fn controls() -> Vec<Attempt> {
         ),
         sent(
             "/Encounter?patient=123&_count=5",
-            "/Patient/123/Encounter?patient=123&_count=5",
-            "/Encounter?patient=123&_count=5&patient=Patient/123",
+            "/Patient/123/Encounter?patient=Patient/123&_count=5",
+            "/Encounter?patient=Patient/123&_count=5&patient=Patient/123",
             200,
         ),
         sent_same("/Medication?code=x", "/Medication?code=x", 200),

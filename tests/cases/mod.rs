@@ -13,5 +13,6 @@ mod real_fhir;
 mod real_idp;
 mod roles;
 mod smart;
+mod smart_launch;
 mod tls;
 mod token_cache;

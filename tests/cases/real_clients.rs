@@ -321,7 +321,7 @@ async fn cors_preflights_are_answered_and_every_answer_to_an_allowed_origin_is_r
 const CLIENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/clients");
 
 /// Run one of the real-client harnesses in tests/e2e/clients (its one JSON line).
-async fn run_client(script: &str, env: &[(&str, String)]) -> Value {
+pub(super) async fn run_client(script: &str, env: &[(&str, String)]) -> Value {
     npm_ci_once(CLIENTS_DIR, "puppeteer-core");
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg(format!("{CLIENTS_DIR}/{script}"));
@@ -341,7 +341,7 @@ async fn run_client(script: &str, env: &[(&str, String)]) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("one JSON line")
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -36,12 +36,12 @@ fn ensure_installed() {
 
 /// The FHIR server as a child process; killed when dropped (and, through `--exit-with-stdin`, when this test process
 /// dies without dropping it: its stdin pipe closes).
-struct Fhir {
+pub(super) struct Fhir {
     _child: tokio::process::Child,
-    base: String,
+    pub(super) base: String,
 }
 
-async fn start_fhir() -> Fhir {
+pub(super) async fn start_fhir() -> Fhir {
     tokio::task::spawn_blocking(ensure_installed)
         .await
         .expect("install");
@@ -92,7 +92,7 @@ impl Fhir {
 
     /// What the server holds in the Patient compartment of `patient` for `resource_type`: the union over the
     /// parameters of Medplum's own copy of the R4 Patient CompartmentDefinition, each searched directly.
-    async fn compartment(&self, resource_type: &str, patient: &str) -> BTreeSet<String> {
+    pub(super) async fn compartment(&self, resource_type: &str, patient: &str) -> BTreeSet<String> {
         let params = patient_compartment_params(resource_type);
         assert!(!params.is_empty(), "{resource_type} is in the compartment");
         let mut all = BTreeSet::new();
@@ -108,7 +108,7 @@ impl Fhir {
     }
 
     /// Seed over the server's own HTTP API: one transaction Bundle of PUTs (fixed ids, so runs are deterministic).
-    async fn seed(&self, resources: &[Value]) {
+    pub(super) async fn seed(&self, resources: &[Value]) {
         let bundle = json!({
             "resourceType": "Bundle",
             "type": "transaction",
@@ -185,7 +185,7 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
 
 /// Two patients with data, one without, two practitioners, and observations, encounters and conditions of each
 /// patient (and one observation about nobody).
-fn seed_data() -> Vec<Value> {
+pub(super) fn seed_data() -> Vec<Value> {
     let loinc = |code: &str, text: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}], "text": text});
     let obs = |id: &str, subject: Option<&str>, code: Value, performer: Option<&str>| {
         let mut o = json!({"resourceType": "Observation", "id": id, "status": "final", "code": code,

@@ -79,7 +79,7 @@ fn ensure_installed() {
 }
 
 /// The provider as a child process; killed when dropped.
-struct Idp {
+pub(super) struct Idp {
     child: tokio::process::Child,
     /// `http://127.0.0.1:PORT`; the tenants live under it.
     base: String,
@@ -92,8 +92,17 @@ impl Idp {
         Idp::spawn(0, None).await
     }
 
+    /// On an ephemeral port, with these extra arguments (`--launch-redirect URL` for the `/smart` tenant).
+    pub(super) async fn start_with(extra: &[String]) -> Idp {
+        Idp::spawn_with(0, None, extra).await
+    }
+
     /// On `port` (0: ephemeral), signing with the JWKS in `keys` when given.
     async fn spawn(port: u16, keys: Option<&Path>) -> Idp {
+        Idp::spawn_with(port, keys, &[]).await
+    }
+
+    async fn spawn_with(port: u16, keys: Option<&Path>, extra: &[String]) -> Idp {
         tokio::task::spawn_blocking(ensure_installed)
             .await
             .expect("install");
@@ -103,6 +112,7 @@ impl Idp {
         if let Some(keys) = keys {
             cmd.arg("--keys").arg(keys);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -111,11 +121,19 @@ impl Idp {
             .expect("node runs");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("the provider starts")
-            .expect("read")
-            .expect("a ready line (node exited: is the port still taken?)");
+        // oidc-provider may print notices on stdout too: the ready line is the one that says so.
+        let line = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match lines.next_line().await {
+                    Ok(Some(l)) if l.starts_with("ready ") => return Some(l),
+                    Ok(Some(_)) => continue,
+                    _ => return None,
+                }
+            }
+        })
+        .await
+        .expect("the provider starts")
+        .expect("a ready line (node exited: is the port still taken?)");
         let base = line.strip_prefix("ready ").expect("ready line").to_string();
         let port = base
             .rsplit(':')
@@ -132,7 +150,7 @@ impl Idp {
     }
 
     /// Where the tenant's discovery document is served: what the proxy is configured with.
-    fn authority(&self, tenant: &str) -> String {
+    pub(super) fn authority(&self, tenant: &str) -> String {
         format!("{}/{tenant}", self.base)
     }
 
