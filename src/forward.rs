@@ -211,9 +211,6 @@ impl Upstream {
                 let out = unwrap_single(response, &single, head).await?;
                 Ok(not_modified(out, if_none_match.as_ref()))
             }
-            Answer::NamesNoOtherPerson(owner) => {
-                names_no_other_person(response, &owner, head).await
-            }
             Answer::InCompartment { owner, matches } => {
                 in_compartment(response, &owner, matches, head).await
             }
@@ -309,35 +306,6 @@ async fn unwrap_single(
     Ok(out)
 }
 
-/// Q9, defence in depth: a single resource of a type that cannot carry a person's data is passed on only if no
-/// reference in it names a patient other than the compartment's owner (else 404, as for any resource outside the
-/// compartment). Non-200 answers pass unchanged; an answer that is not JSON cannot be checked: 502.
-async fn names_no_other_person(
-    response: Response<ProxyBody>,
-    owner: &Owner,
-    head: bool,
-) -> Result<Response<ProxyBody>, RequestError> {
-    if response.status() != StatusCode::OK {
-        return Ok(response);
-    }
-    let (mut parts, resource) = read_json(response).await?;
-    if names_another_patient(&resource, owner) {
-        return Err(RequestError::NotFound);
-    }
-    let body = serde_json::to_vec(&resource).map_err(|_| bad("cannot re-encode the resource"))?;
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.remove(header::TRANSFER_ENCODING);
-    if !head {
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
-    Ok(Response::from_parts(
-        parts,
-        if head { empty() } else { full(body) },
-    ))
-}
-
 /// Q18: only what belongs to the owner's compartment. A single resource that does not: 404. A Bundle: entries that
 /// do not are dropped (the search's own matches of type `matches` are confined by the query and kept); a history
 /// whose every entry was dropped is 404. Non-200 answers pass unchanged; one that is not JSON cannot be checked: 502.
@@ -399,32 +367,6 @@ async fn in_compartment(
         parts,
         if head { empty() } else { full(body) },
     ))
-}
-
-/// Does any `reference` in `value` name a Patient other than the owner (any Patient, when the owner is not one)?
-fn names_another_patient(value: &serde_json::Value, owner: &Owner) -> bool {
-    match value {
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| match (k.as_str(), v) {
-            ("reference", serde_json::Value::String(r)) => {
-                let mut segments = r.rsplit('/');
-                let (id, ty) = (segments.next(), segments.next());
-                let (id, ty) = match (id, ty, r.contains("/_history/")) {
-                    // `.../Patient/1/_history/2`: the type and id sit before the version.
-                    (_, _, true) => {
-                        let base = r.split("/_history/").next().unwrap_or("");
-                        let mut s = base.rsplit('/');
-                        (s.next(), s.next())
-                    }
-                    _ => (id, ty),
-                };
-                ty == Some("Patient")
-                    && !(owner.resource_type == "Patient" && id == Some(owner.id.as_str()))
-            }
-            _ => names_another_patient(v, owner),
-        }),
-        serde_json::Value::Array(items) => items.iter().any(|v| names_another_patient(v, owner)),
-        _ => false,
-    }
 }
 
 /// 304 when the client's `If-None-Match` names the answer's `ETag` (weak comparison, `*` included).

@@ -502,19 +502,8 @@ async fn with_security(
     if !json || !small || response.status() != http::StatusCode::OK {
         return Ok(response);
     }
-    let (mut parts, mut body) = response.into_parts();
-    let mut buffer = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(unpresentable(false));
-        };
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > MAX_CAPABILITY_BYTES {
-                return Err(unpresentable(true));
-            }
-            buffer.extend_from_slice(&data);
-        }
-    }
+    let (mut parts, body) = response.into_parts();
+    let buffer = read_answer(body, MAX_CAPABILITY_BYTES).await?;
     let rewritten = serde_json::from_slice::<serde_json::Value>(&buffer)
         .ok()
         .and_then(|mut v| {
@@ -604,20 +593,7 @@ async fn present(
         return Ok(response);
     }
     let (mut parts, body) = response.into_parts();
-    let mut body = body;
-    let mut buffer = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(unpresentable(false));
-        };
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > MAX_PRESENTED_BYTES {
-                return Err(unpresentable(true));
-            }
-            buffer.extend_from_slice(&data);
-        }
-    }
-    let bytes = bytes::Bytes::from(buffer);
+    let bytes = bytes::Bytes::from(read_answer(body, MAX_PRESENTED_BYTES).await?);
     let mut tokens = Vec::new();
     let rewritten = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(mut v) if v["resourceType"] == "Bundle" => {
@@ -640,6 +616,23 @@ async fn present(
         http::HeaderValue::from(bytes.len()),
     );
     Ok(Response::from_parts(parts, crate::body::full(bytes)))
+}
+
+/// An upstream answer's body read whole, at most `limit` bytes (502 past it, or when it breaks off).
+async fn read_answer(mut body: ProxyBody, limit: usize) -> Result<Vec<u8>, RequestError> {
+    let mut buffer = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(unpresentable(false));
+        };
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > limit {
+                return Err(unpresentable(true));
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    Ok(buffer)
 }
 
 /// 502 for an answer the proxy could not read whole to present it.

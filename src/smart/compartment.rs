@@ -268,11 +268,16 @@ impl Compartment<'_> {
         }
         let (mut owner, mut other_patient, mut to_matches, mut unknown) =
             (false, false, false, false);
+        // Any Patient but the owner, whatever the compartment (a Location naming a patient is not a Location).
+        let mut some_patient = false;
         visit_references(resource, &mut |reference| {
             let (rty, rid) = reference_target(reference);
             let (Some(rty), Some(rid)) = (rty, rid) else {
                 return;
             };
+            if rty == "Patient" && !(self.resource_type == "Patient" && rid == self.id) {
+                some_patient = true;
+            }
             if rty == self.resource_type && rid == self.id {
                 owner = true;
             } else if rty == "Patient" && self.resource_type == "Patient" {
@@ -289,7 +294,7 @@ impl Compartment<'_> {
             }
         });
         match self.link(ty) {
-            Link::Unrelated => !other_patient,
+            Link::Unrelated => !some_patient,
             _ => !other_patient && (owner || (to_matches && !unknown)),
         }
     }

@@ -71,9 +71,6 @@ pub enum Answer {
     AsIs,
     /// A read by id turned into a search: answer with the single match (or 404).
     Unwrap(SingleResource),
-    /// A read of a type that cannot carry a person's data: if it names another person anyway, 404 (Q9's defence
-    /// in depth).
-    NamesNoOtherPerson(Owner),
     /// Q18: what the server returns must belong to the compartment. A single resource (a version, a history entry)
     /// that does not is 404; in a Bundle, entries that do not are dropped, except the search's own matches of
     /// `matches` (confined by the query itself).
@@ -332,10 +329,11 @@ impl Decide<'_> {
                 let decision = self.unconfined(extra);
                 return Ok(match (decision, &r.interaction) {
                     (Decision::Forward, Interaction::Read | Interaction::VRead) => {
-                        self.as_sent(Answer::NamesNoOtherPerson(Owner {
-                            resource_type: c.resource_type,
-                            id: c.id.to_string(),
-                        }))
+                        // Q9's defence in depth: a resource of such a type that names another person anyway is 404.
+                        self.as_sent(Answer::InCompartment {
+                            owner: owner(&c),
+                            matches: None,
+                        })
                     }
                     (Decision::Forward, _) => self.as_sent(Answer::AsIs),
                     (rewritten, _) => rewritten,

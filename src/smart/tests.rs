@@ -359,10 +359,13 @@ fn q9_types_outside_the_compartment_are_readable_when_covered() {
             decide("patient/*.read", target).ok(),
             Some(Decision::Rewrite {
                 path_and_query: target.into(),
-                answer: Answer::NamesNoOtherPerson(Owner {
-                    resource_type: "Patient",
-                    id: "123".into()
-                }),
+                answer: Answer::InCompartment {
+                    owner: Owner {
+                        resource_type: "Patient",
+                        id: "123".into()
+                    },
+                    matches: None
+                },
             }),
             "{target}"
         );

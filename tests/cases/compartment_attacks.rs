@@ -576,13 +576,15 @@ fn controls() -> Vec<Attempt> {
                 status: 200,
             },
         ),
+        // The stand-in answers every read with Patient/123's record: a person a Practitioner's compartment does not
+        // hold, so the answer check refuses it (Q9's defence in depth) although the request passed.
         attempt(
             Who::Practitioner,
             "/Location/loc-1",
             Expect::Sent {
                 path_style: "/Location/loc-1".into(),
                 param_style: "/Location/loc-1".into(),
-                status: 200,
+                status: 404,
             },
         ),
     ]
