@@ -21,6 +21,8 @@ pub struct QueryError;
 pub struct Param {
     /// The decoded key as sent (`subject:Patient.name`).
     pub key: String,
+    /// The parameter's name, lowercased, computed once (see [`Param::name`]).
+    name: String,
     /// The decoded value (empty when the pair had no `=`).
     pub value: String,
     /// The pair had an `=` (so `?_summary` and `?_summary=` stay apart when re-encoded).
@@ -30,12 +32,8 @@ pub struct Param {
 impl Param {
     /// The parameter's name: the key before any `:` modifier or `.` chain, lowercased for comparisons
     /// (`%73ubject:Patient.name` → `subject`).
-    pub fn name(&self) -> String {
-        self.key
-            .split([':', '.'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase()
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The modifier after the first `:` (up to a `.` chain), as sent.
@@ -74,8 +72,14 @@ impl Query {
             if !valid_key(&key) {
                 return Err(QueryError);
             }
+            let name = key
+                .split([':', '.'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             params.push(Param {
                 key,
+                name,
                 value,
                 has_value,
             });

@@ -258,7 +258,7 @@ fn touches(query: &Query, out: &mut Vec<Touch>) -> Result<(), Unclassifiable> {
         let key = param.key.as_str();
         let name = param.name();
         let modifier = key.split_once(':').map(|(_, m)| m);
-        match name.as_str() {
+        match name {
             "_include" | "_revinclude" => {
                 let iterate = match modifier.map(str::to_ascii_lowercase).as_deref() {
                     None => false,

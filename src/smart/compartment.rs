@@ -110,14 +110,24 @@ impl<'a> Compartment<'a> {
             return true;
         }
         self.params(resource_type)
-            .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(&name)))
-            || reference_param(resource_type, &name).is_some_and(|p| p.can_name(self.resource_type))
+            .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(name)))
+            || reference_param(resource_type, name).is_some_and(|p| p.can_name(self.resource_type))
     }
 
     /// Q19: the client's confining parameters that name the owner by bare id (`patient=123`, which apps send all the
     /// time) are sent as the typed reference (`patient=Patient/123`): the same search on a conformant server, and the
     /// only one some servers resolve. Call after [`Compartment::check_confining`] passed.
-    pub fn normalize_confining(&self, resource_type: &str, query: &Query) -> Query {
+    pub fn normalize_confining(&self, resource_type: &str, query: &Query) -> Option<Query> {
+        let bare_owner = query.params.iter().any(|p| {
+            p.modifier().is_none()
+                && !p.is_chained()
+                && !p.is("_id")
+                && p.values().any(|v| v == self.id)
+                && self.is_confining(resource_type, p)
+        });
+        if !bare_owner {
+            return None;
+        }
         let mut out = query.clone();
         for p in &mut out.params {
             if p.modifier().is_none()
@@ -138,7 +148,7 @@ impl<'a> Compartment<'a> {
                 p.value = typed.join(",");
             }
         }
-        out
+        Some(out)
     }
 
     /// Q19: every client copy of a confining parameter of `resource_type` must name this compartment's own
@@ -541,13 +551,12 @@ mod tests {
             Query::parse("patient=123&code=123&subject:Patient=123&performer=Practitioner/9,123")
                 .expect("query");
         assert_eq!(
-            c.normalize_confining("Observation", &q).canonical(),
-            "patient=Patient/123&code=123&subject:Patient=123&performer=Practitioner/9,Patient/123"
+            c.normalize_confining("Observation", &q).map(|q| q.canonical()).as_deref(),
+            Some("patient=Patient/123&code=123&subject:Patient=123&performer=Practitioner/9,Patient/123")
         );
         let own = Query::parse("_id=123").expect("query");
-        assert_eq!(
-            c.normalize_confining("Patient", &own).canonical(),
-            "_id=123"
-        );
+        assert_eq!(c.normalize_confining("Patient", &own), None);
+        let typed = Query::parse("patient=Patient/123").expect("query");
+        assert_eq!(c.normalize_confining("Observation", &typed), None);
     }
 }

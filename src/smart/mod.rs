@@ -174,15 +174,11 @@ pub fn authorize_classified(
     };
     // Bare ids of the owner in confining parameters go up typed (Q19); checked first, so only own ids change.
     let normalized = match (compartment, request.resource_type) {
-        (Some(c), Some(ty))
-            if c.check_confining(
-                ty,
-                &request.query,
-                settings.fhir_base_url.as_ref().map(Url::as_str),
-            )
-            .is_ok() =>
-        {
-            Some(c.normalize_confining(ty, &request.query))
+        (Some(c), Some(ty)) if !request.query.is_empty() => {
+            c.normalize_confining(ty, &request.query).filter(|_| {
+                let base = settings.fhir_base_url.as_ref().map(Url::as_str);
+                c.check_confining(ty, &request.query, base).is_ok()
+            })
         }
         _ => None,
     };
@@ -648,7 +644,7 @@ impl Decide<'_> {
                 if r.query
                     .params
                     .iter()
-                    .any(|p| !EVERYTHING_PARAMS.contains(&p.name().as_str()))
+                    .any(|p| !EVERYTHING_PARAMS.contains(&p.name()))
                 {
                     return Err(Forbidden::ConfiningParameter(
                         "$everything accepts only the parameters start, end, _since, _type, _count, _format and _pretty through this proxy",
