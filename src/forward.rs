@@ -408,7 +408,7 @@ fn http_date(instant: &str) -> Option<String> {
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
     // Offsets other than Z are applied to give UTC.
-    let rest = &instant[19..];
+    let rest = instant.get(19..)?;
     let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
     let offset_min = match rest {
         "" | "Z" => 0,
@@ -565,6 +565,8 @@ mod tests {
             Some("Thu, 01 Jan 2026 00:30:00 GMT")
         );
         assert_eq!(http_date("not a date"), None);
+        assert_eq!(http_date("2024-02-29T13:45:0\u{e9}Z"), None, "no panic on a multi-byte character");
+        assert_eq!(http_date("2024-02-29T13:45:07\u{e9}"), None);
     }
 
     #[test]
