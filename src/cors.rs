@@ -55,6 +55,7 @@ pub fn preflight(settings: &CorsSettings, headers: &HeaderMap) -> Response<Proxy
     *response.status_mut() = StatusCode::NO_CONTENT;
     let h = response.headers_mut();
     allow_origin(settings, origin, h);
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(m) = method.and_then(|m| HeaderValue::from_str(m.as_str()).ok()) {
         h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, m);
     }
@@ -77,9 +78,6 @@ pub fn preflight(settings: &CorsSettings, headers: &HeaderMap) -> Response<Proxy
 /// Add the CORS headers to an answer for `origin` (the request's `Origin`), when it is allowed. The upstream's own
 /// CORS headers are replaced: the file decides.
 pub fn decorate(settings: &CorsSettings, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
-    let Some(origin) = origin.and_then(|o| o.to_str().ok()) else {
-        return;
-    };
     for name in [
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
@@ -87,6 +85,11 @@ pub fn decorate(settings: &CorsSettings, origin: Option<&HeaderValue>, headers: 
     ] {
         headers.remove(name);
     }
+    // The answer differs by Origin: caches must know, whatever this request's origin was.
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    let Some(origin) = origin.and_then(|o| o.to_str().ok()) else {
+        return;
+    };
     if !settings.allows(origin) {
         return;
     }
@@ -113,5 +116,4 @@ fn allow_origin(settings: &CorsSettings, origin: &str, headers: &mut HeaderMap) 
             HeaderValue::from_static("true"),
         );
     }
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }

@@ -328,9 +328,10 @@ async fn in_compartment(
             .and_then(serde_json::Value::as_array_mut)
         {
             let before = entries.len();
+            // Only what the server marks as a match of the searched type; an entry without a mode is checked.
             let own_match = |e: &serde_json::Value| {
                 matches.is_some_and(|t| e["resource"]["resourceType"] == t)
-                    && e["search"]["mode"] != "include"
+                    && e["search"]["mode"] == "match"
             };
             let matched: Vec<String> = entries
                 .iter()
@@ -565,7 +566,11 @@ mod tests {
             Some("Thu, 01 Jan 2026 00:30:00 GMT")
         );
         assert_eq!(http_date("not a date"), None);
-        assert_eq!(http_date("2024-02-29T13:45:0\u{e9}Z"), None, "no panic on a multi-byte character");
+        assert_eq!(
+            http_date("2024-02-29T13:45:0\u{e9}Z"),
+            None,
+            "no panic on a multi-byte character"
+        );
         assert_eq!(http_date("2024-02-29T13:45:07\u{e9}"), None);
     }
 

@@ -15,12 +15,18 @@ pub const IDENTITY_HEADERS: [HeaderName; 5] = [
 ];
 
 /// Q19: headers that can re-route a request or change its method on servers and frameworks that honour them.
-pub const REROUTING_HEADERS: [HeaderName; 5] = [
+/// Also the forwarding headers a server may build its base URL or the client's address from, besides the
+/// `X-Forwarded-For`/`-Proto`/`-Host` the proxy sets itself.
+pub const REROUTING_HEADERS: [HeaderName; 9] = [
     HeaderName::from_static("x-http-method-override"),
     HeaderName::from_static("x-http-method"),
     HeaderName::from_static("x-method-override"),
     HeaderName::from_static("x-original-url"),
     HeaderName::from_static("x-rewrite-url"),
+    HeaderName::from_static("forwarded"),
+    HeaderName::from_static("x-forwarded-prefix"),
+    HeaderName::from_static("x-forwarded-port"),
+    HeaderName::from_static("x-real-ip"),
 ];
 
 /// Headers that may not be targets of a mapping: connection-specific, framing, routing, credentials, and the

@@ -242,6 +242,13 @@ impl Proxy {
         // F1: capability statement and SMART configuration need no token.
         if smart::is_public(req.method(), req.uri().path()) {
             trace.decided = Some(Instant::now());
+            // Some servers honour a continuation on any path: without a token, none is forwarded.
+            let continuation = classified.as_ref().map_or(true, |r| {
+                r.query.named("_getpages").next().is_some() || r.query.named("ct").next().is_some()
+            });
+            if continuation && req.uri().query().is_some() {
+                return Err(crate::error::Forbidden::UnknownPage.into());
+            }
             let launch = snapshot
                 .config
                 .smart_configuration

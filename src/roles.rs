@@ -24,7 +24,7 @@ pub const MAX_BUNDLE_BYTES: usize = 8 * 1024 * 1024;
 const PROFILE_DEFINITION_TYPES: [&str; 3] = ["CodeSystem", "StructureDefinition", "ValueSet"];
 
 /// Operations that only read, and may be invoked with GET or POST.
-const READ_OPERATIONS: [&str; 12] = [
+const READ_OPERATIONS: [&str; 11] = [
     "everything",
     "lastn",
     "expand",
@@ -36,7 +36,6 @@ const READ_OPERATIONS: [&str; 12] = [
     "meta",
     "stats",
     "versions",
-    "closure",
 ];
 
 /// What a request needs, or the request is a batch whose entries decide.
@@ -105,11 +104,18 @@ pub fn needed(request: &FhirRequest, method: &Method) -> Needed {
     })
 }
 
-/// `_hardDelete=true` asks for a delete that leaves no history (microsoft/fhir-server).
+/// `_hardDelete` (microsoft/fhir-server), `_purgeHistory` (its bulk delete) or `_expunge` (HAPI) ask for a delete that
+/// leaves no history. Any value but a plain `false` counts (servers trim and fold case differently: fail closed).
 fn hard_delete(query: &Query) -> bool {
-    query
-        .named("_harddelete")
-        .any(|p| p.value.eq_ignore_ascii_case("true"))
+    ["_harddelete", "_purgehistory", "_expunge"]
+        .iter()
+        .any(|name| {
+            query.named(name).any(|p| {
+                !p.value
+                    .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .eq_ignore_ascii_case("false")
+            })
+        })
 }
 
 /// Q10: does the grant cover what `request` needs? Batches are decided by [`needed_for_bundle`] first.
@@ -212,6 +218,24 @@ mod tests {
                 "/Patient/1?_hardDelete=true",
                 &[A::Delete, A::HardDelete],
             ),
+            // Any spelling a server could read as true counts (fail closed).
+            (
+                "DELETE",
+                "/Patient/1?_hardDelete=%20true",
+                &[A::Delete, A::HardDelete],
+            ),
+            (
+                "DELETE",
+                "/Patient/1?_hardDelete=true+",
+                &[A::Delete, A::HardDelete],
+            ),
+            (
+                "DELETE",
+                "/Patient/1?_expunge=true",
+                &[A::Delete, A::HardDelete],
+            ),
+            ("DELETE", "/Patient/1?_hardDelete=false", &[A::Delete]),
+            ("DELETE", "/Patient/1?_hardDelete=%20FALSE", &[A::Delete]),
             (
                 "PUT",
                 "/SearchParameter/sp",

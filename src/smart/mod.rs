@@ -154,13 +154,11 @@ pub fn authorize_classified(
     }
     // A continuation (`_getpages`, `ct`) names a search the server keeps: only the token it was handed to may use
     // it (see crate::pages), and then it returns exactly what that confined search returns.
-    let continues = request.interaction == Interaction::Continuation
+    // On any path: some servers honour `_getpages` wherever it appears.
+    let continues = request.query.named("_getpages").next().is_some()
         || request.query.named("ct").next().is_some();
     if continues && !continuation_bound {
         return Err(Forbidden::UnknownPage.into());
-    }
-    if request.interaction == Interaction::Continuation {
-        return Ok(Decision::Forward);
     }
     let grants = token.grants();
     let Some(context) = grants.context else {
@@ -221,6 +219,22 @@ impl Decide<'_> {
 
     fn run(&self) -> Result<Decision, RequestError> {
         let r = self.request;
+        if r.interaction == Interaction::Continuation {
+            // A later page of a search this token made (bound, checked above): under patient/ and user/ scopes its
+            // entries are checked on the answer like the first page's includes and versions were.
+            return Ok(match self.compartment.filter(|_| self.confined()) {
+                Some(c) => self.as_sent(Answer::InCompartment {
+                    owner: owner(&c),
+                    matches: None,
+                }),
+                None if self.confined() => {
+                    return Err(
+                        Forbidden::NotConfinable("fhirUser has no compartment definition").into(),
+                    )
+                }
+                None => Decision::Forward,
+            });
+        }
         if let Interaction::Operation(name) = &r.interaction {
             return self.operation(name);
         }
@@ -331,7 +345,18 @@ impl Decide<'_> {
                             matches: None,
                         })
                     }
-                    (Decision::Forward, _) => self.as_sent(Answer::AsIs),
+                    // A search: what its includes pull in is checked on the answer (Q18).
+                    (Decision::Forward, _) => self.as_sent(self.search_answer(&c)),
+                    (
+                        Decision::Rewrite {
+                            path_and_query,
+                            answer: Answer::AsIs,
+                        },
+                        _,
+                    ) => Decision::Rewrite {
+                        path_and_query,
+                        answer: self.search_answer(&c),
+                    },
                     (rewritten, _) => rewritten,
                 });
             }
@@ -385,8 +410,9 @@ impl Decide<'_> {
         if let Some(ty) = target {
             match c.link(ty) {
                 Link::Unconfinable => return Err(unconfinable()),
-                // Not a compartment search FHIR defines: the type search the proxy writes for it.
-                Link::PointsAt(_) => {
+                // Not a compartment search FHIR defines (a type outside it), or the owner's own type, which the
+                // compartment holds through `link` (other patients' records): the type search the proxy writes.
+                Link::PointsAt(_) | Link::Own => {
                     c.check_confining(ty, &self.request.query, self.base)
                         .map_err(Forbidden::ConfiningParameter)?;
                     return Ok(Decision::Rewrite {
@@ -394,7 +420,7 @@ impl Decide<'_> {
                         answer: self.search_answer(c),
                     });
                 }
-                Link::Own | Link::Member | Link::Unrelated => {}
+                Link::Member | Link::Unrelated => {}
             }
             c.check_confining(ty, &self.request.query, self.base)
                 .map_err(Forbidden::ConfiningParameter)?;

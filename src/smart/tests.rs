@@ -668,3 +668,46 @@ fn q10_pass_through_tokens_are_not_authorized_here() {
         Some(Decision::Forward)
     );
 }
+
+#[test]
+fn q18_a_bound_continuation_is_checked_on_the_answer_and_an_unbound_one_refused() {
+    let t = token("patient/*.read", "Patient/123");
+    let method = Method::GET;
+    let line = RequestLine {
+        method: &method,
+        path: "/",
+        query: Some("_getpages=abc&_getpagesoffset=2"),
+    };
+    let classified = request::classify(&method, "/", line.query);
+    let settings = SmartSettings::default();
+    assert!(matches!(
+        authorize_classified(&t, line, &classified, &settings, true),
+        Ok(Decision::Rewrite {
+            answer: Answer::InCompartment { matches: None, .. },
+            ..
+        })
+    ));
+    assert!(forbidden(authorize_classified(
+        &t,
+        line,
+        &classified,
+        &settings,
+        false
+    ))
+    .contains("UnknownPage"));
+    // On another path too.
+    let other = RequestLine {
+        method: &method,
+        path: "/Observation",
+        query: Some("_getpages=abc"),
+    };
+    let classified = request::classify(&method, "/Observation", other.query);
+    assert!(forbidden(authorize_classified(
+        &t,
+        other,
+        &classified,
+        &settings,
+        false
+    ))
+    .contains("UnknownPage"));
+}
