@@ -60,6 +60,17 @@ fn decide(scp: &str, target: &str) -> Result<Decision, RequestError> {
     decide_with(scp, "Patient/123", Method::GET, target, RewriteStyle::Path)
 }
 
+/// An answer checked against Patient/123's compartment, with no search matches to keep.
+fn checked_for_patient_123() -> Answer {
+    Answer::InCompartment {
+        owner: Owner {
+            resource_type: "Patient",
+            id: "123".into(),
+        },
+        matches: None,
+    }
+}
+
 fn rewritten(result: Result<Decision, RequestError>) -> String {
     match result {
         Ok(Decision::Rewrite { path_and_query, .. }) => path_and_query,
@@ -359,13 +370,7 @@ fn q9_types_outside_the_compartment_are_readable_when_covered() {
             decide("patient/*.read", target).ok(),
             Some(Decision::Rewrite {
                 path_and_query: target.into(),
-                answer: Answer::InCompartment {
-                    owner: Owner {
-                        resource_type: "Patient",
-                        id: "123".into()
-                    },
-                    matches: None
-                },
+                answer: checked_for_patient_123(),
             }),
             "{target}"
         );
@@ -413,13 +418,7 @@ fn f6_unconfinable_interactions_are_403_under_patient_scopes() {
             decide("patient/*.read", target).ok(),
             Some(Decision::Rewrite {
                 path_and_query: target.into(),
-                answer: Answer::InCompartment {
-                    owner: Owner {
-                        resource_type: "Patient",
-                        id: "123".into()
-                    },
-                    matches: None
-                },
+                answer: checked_for_patient_123(),
             }),
             "{target}"
         );

@@ -267,14 +267,7 @@ async fn b6_a_key_set_older_than_the_max_staleness_is_refused_and_recovers() {
         (serde_json::json!(false), serde_json::json!(true)),
         "{a}"
     );
-    let metrics = client()
-        .get(admin_url(&p, "/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics_text(&p).await;
     assert!(
         metrics.contains(&format!(
             "fhir_jwt_proxy_authority_up{{authority=\"{}\"}} 0",

@@ -607,14 +607,7 @@ fn write_keys(dir: &Path, name: &str, sets: &[&Value]) -> PathBuf {
 
 /// JWKS fetches (successful and failed) a proxy has made, from its admin `/metrics`.
 async fn jwks_fetches(p: &Running, result: &str) -> u64 {
-    let text = client()
-        .get(admin_url(p, "/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = metrics_text(p).await;
     text.lines()
         .filter(|l| {
             l.starts_with("fhir_jwt_proxy_jwks_fetches_total{")

@@ -417,14 +417,7 @@ async fn q10_refusals_are_counted_by_missing_action() {
         call(&p, &w, "DELETE", "/Patient/1", None, &reader).await;
     }
     call(&p, &w, "POST", "/Patient", Some("{}"), &reader).await;
-    let metrics = client()
-        .get(admin_url(&p, "/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics_text(&p).await;
     assert!(
         metrics.contains(r#"fhir_jwt_proxy_role_refusals_total{action="delete"} 3"#),
         "{metrics}"

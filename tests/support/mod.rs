@@ -286,6 +286,18 @@ pub async fn status(running: &Running, path: &str, token: Option<&str>) -> u16 {
     get(running, path, token).await.status
 }
 
+/// The admin listener's `/metrics` text.
+pub async fn metrics_text(running: &Running) -> String {
+    client()
+        .get(admin_url(running, "/metrics"))
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// `/readyz`: its status and JSON body.
 pub async fn readyz(running: &Running) -> (u16, Value) {
     let r = client()
