@@ -247,19 +247,28 @@ const MAX_UNWRAP_BYTES: usize = 16 * 1024 * 1024;
 async fn read_json(
     response: Response<ProxyBody>,
 ) -> Result<(http::response::Parts, serde_json::Value), RequestError> {
-    let (parts, mut body) = response.into_parts();
+    let (parts, body) = response.into_parts();
+    let bytes = read_answer(body, MAX_UNWRAP_BYTES).await?;
+    let value = serde_json::from_slice(&bytes).map_err(|_| bad("upstream answer is not JSON"))?;
+    Ok((parts, value))
+}
+
+/// An upstream answer's body read whole, at most `limit` bytes: 502 past it, or when the stream breaks off. The one
+/// reader for every answer the proxy must see whole (unwrapping, checking, presenting links).
+pub async fn read_answer(mut body: ProxyBody, limit: usize) -> Result<Vec<u8>, RequestError> {
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(RequestError::UpstreamUnavailable)?;
         if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > MAX_UNWRAP_BYTES {
-                return Err(bad("upstream answer is too large to check"));
+            if bytes.len() + data.len() > limit {
+                return Err(bad(
+                    "the upstream's answer is too large for the proxy to check",
+                ));
             }
             bytes.extend_from_slice(&data);
         }
     }
-    let value = serde_json::from_slice(&bytes).map_err(|_| bad("upstream answer is not JSON"))?;
-    Ok((parts, value))
+    Ok(bytes)
 }
 
 /// F7, H8: a searchset for `_id=<id>` in the compartment → the resource itself, or 404 when it is not there.
@@ -605,6 +614,10 @@ mod tests {
             "x-method-override",
             "x-original-url",
             "x-rewrite-url",
+            "forwarded",
+            "x-forwarded-prefix",
+            "x-forwarded-port",
+            "x-real-ip",
         ] {
             h.insert(
                 HeaderName::from_bytes(name.as_bytes()).expect("name"),
@@ -616,6 +629,11 @@ mod tests {
         strip_proxy_headers(&mut h, &[HeaderName::from_static("x-user-email")]);
         let left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         assert_eq!(left.len(), 2, "{left:?}");
+        // What the proxy sets itself is not in the list: it would strip its own headers otherwise.
+        assert!(
+            !REROUTING_HEADERS.contains(&X_FORWARDED_FOR)
+                && !REROUTING_HEADERS.contains(&X_FORWARDED_HOST)
+        );
         assert!(h.contains_key("accept") && h.contains_key("x_other_thing"));
     }
 

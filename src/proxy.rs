@@ -330,7 +330,7 @@ impl Proxy {
             _ => req.map(Either::Left),
         };
         trace.decided = Some(Instant::now());
-        let public = public_base(snapshot, &req, self.tls);
+        let public = PublicBase::of(snapshot, &req, self.tls);
         let head = req.method() == http::Method::HEAD;
         let bundle_answer = classified
             .as_ref()
@@ -340,12 +340,14 @@ impl Proxy {
             .await?;
         // Links under the upstream's base are presented under the proxy's; continuation tokens in them are bound
         // to this token (SMART tokens: theirs is the only kind whose continuations are checked).
-        let who = verified.smart().then(|| pages::identity(&verified));
-        let rebase = links::Rebase {
-            from: self.upstream.base().as_str().trim_end_matches('/'),
-            to: public.trim_end_matches('/'),
+        let answer = Presented {
+            upstream: self.upstream.base().as_str().trim_end_matches('/'),
+            public,
+            bundle: bundle_answer && !head,
+            who: verified.smart().then_some(&*verified),
+            pages: &self.pages,
         };
-        present(response, &rebase, bundle_answer && !head, who, &self.pages).await
+        answer.present(response).await
     }
 
     /// H1, then rules B–G, then SMART: the verified token and what to send upstream. Who the token belongs to is
@@ -510,7 +512,7 @@ async fn with_security(
         return Ok(response);
     }
     let (mut parts, body) = response.into_parts();
-    let buffer = read_answer(body, MAX_CAPABILITY_BYTES).await?;
+    let buffer = crate::forward::read_answer(body, MAX_CAPABILITY_BYTES).await?;
     let rewritten = serde_json::from_slice::<serde_json::Value>(&buffer)
         .ok()
         .and_then(|mut v| {
@@ -548,108 +550,117 @@ fn returns_bundle(interaction: &crate::fhir::request::Interaction) -> bool {
 
 /// The base URL the client used: `--fhir-base-url` when configured (behind a gateway that changes the host or adds
 /// a path), else this listener's scheme and the request's `Host` (or `:authority`). `X-Forwarded-*` from clients is
-/// not trusted for it.
-fn public_base<B>(snapshot: &Snapshot, req: &Request<B>, tls: bool) -> String {
-    if let Some(base) = &snapshot.smart.fhir_base_url {
-        return base.as_str().trim_end_matches('/').to_string();
+/// not trusted for it. Kept as parts: most answers have no link to present, and then no string is built.
+struct PublicBase<'a> {
+    configured: Option<&'a url::Url>,
+    host: Option<http::HeaderValue>,
+    tls: bool,
+}
+
+impl<'a> PublicBase<'a> {
+    fn of<B>(snapshot: &'a Snapshot, req: &Request<B>, tls: bool) -> Self {
+        let host = req.headers().get(http::header::HOST).cloned().or_else(|| {
+            req.uri()
+                .authority()
+                .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        });
+        PublicBase {
+            configured: snapshot.smart.fhir_base_url.as_ref(),
+            host,
+            tls,
+        }
     }
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    format!("{}://{host}", if tls { "https" } else { "http" })
+
+    fn url(&self) -> String {
+        if let Some(base) = self.configured {
+            return base.as_str().trim_end_matches('/').to_string();
+        }
+        let host = self
+            .host
+            .as_ref()
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("{}://{host}", if self.tls { "https" } else { "http" })
+    }
 }
 
 /// The largest Bundle the proxy reads to present its links; a larger one passes unchanged.
 const MAX_PRESENTED_BYTES: usize = 32 * 1024 * 1024;
 
-/// Present an upstream answer: `Location`/`Content-Location` under the public base, and for a JSON Bundle its links
-/// and `fullUrl`s, binding its continuation tokens to `who`.
-async fn present(
-    mut response: Response<ProxyBody>,
-    rebase: &links::Rebase<'_>,
+/// An upstream answer to present: `Location`/`Content-Location` under the public base, and for a JSON Bundle its
+/// links and `fullUrl`s, binding its continuation tokens to `who` (a SMART token).
+struct Presented<'a> {
+    /// The upstream's base, without a trailing `/`.
+    upstream: &'a str,
+    public: PublicBase<'a>,
+    /// The answer is a Bundle worth reading (a search, history, operation or batch, not HEAD).
     bundle: bool,
-    who: Option<Arc<str>>,
-    pages: &PageBindings,
-) -> Result<Response<ProxyBody>, RequestError> {
-    for name in [http::header::LOCATION, http::header::CONTENT_LOCATION] {
-        let rewritten = response
-            .headers()
-            .get(&name)
+    who: Option<&'a VerifiedToken>,
+    pages: &'a PageBindings,
+}
+
+impl Presented<'_> {
+    async fn present(
+        self,
+        mut response: Response<ProxyBody>,
+    ) -> Result<Response<ProxyBody>, RequestError> {
+        let headers = response.headers();
+        let located = headers.contains_key(http::header::LOCATION)
+            || headers.contains_key(http::header::CONTENT_LOCATION);
+        let json = headers
+            .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| rebase.url(v))
-            .and_then(|v| http::HeaderValue::from_str(&v).ok());
-        if let Some(v) = rewritten {
-            response.headers_mut().insert(name, v);
+            .is_some_and(|ct| ct.contains("json"));
+        let too_large = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_PRESENTED_BYTES);
+        let read_bundle = self.bundle && json && !too_large && response.status().is_success();
+        if !located && !read_bundle {
+            return Ok(response);
         }
-    }
-    let json = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"));
-    let too_large = response
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_PRESENTED_BYTES);
-    if !bundle || !json || too_large || !response.status().is_success() {
-        return Ok(response);
-    }
-    let (mut parts, body) = response.into_parts();
-    let bytes = bytes::Bytes::from(read_answer(body, MAX_PRESENTED_BYTES).await?);
-    let mut tokens = Vec::new();
-    let rewritten = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(mut v) if v["resourceType"] == "Bundle" => {
-            let changed = rebase.bundle(&mut v, &mut tokens);
-            if changed {
-                serde_json::to_vec(&v).ok()
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    if let Some(who) = &who {
-        pages.bind(tokens, who);
-    }
-    let bytes = rewritten.map(bytes::Bytes::from).unwrap_or(bytes);
-    parts.headers.remove(http::header::TRANSFER_ENCODING);
-    parts.headers.insert(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(bytes.len()),
-    );
-    Ok(Response::from_parts(parts, crate::body::full(bytes)))
-}
-
-/// An upstream answer's body read whole, at most `limit` bytes (502 past it, or when it breaks off).
-async fn read_answer(mut body: ProxyBody, limit: usize) -> Result<Vec<u8>, RequestError> {
-    let mut buffer = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(unpresentable(false));
+        let public = self.public.url();
+        let rebase = links::Rebase {
+            from: self.upstream,
+            to: public.trim_end_matches('/'),
         };
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > limit {
-                return Err(unpresentable(true));
+        for name in [http::header::LOCATION, http::header::CONTENT_LOCATION] {
+            let rewritten = response
+                .headers()
+                .get(&name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| rebase.url(v))
+                .and_then(|v| http::HeaderValue::from_str(&v).ok());
+            if let Some(v) = rewritten {
+                response.headers_mut().insert(name, v);
             }
-            buffer.extend_from_slice(&data);
         }
+        if !read_bundle {
+            return Ok(response);
+        }
+        let (mut parts, body) = response.into_parts();
+        let bytes =
+            bytes::Bytes::from(crate::forward::read_answer(body, MAX_PRESENTED_BYTES).await?);
+        let mut tokens = Vec::new();
+        let rewritten = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(mut v) if v["resourceType"] == "Bundle" => {
+                let changed = rebase.bundle(&mut v, &mut tokens);
+                changed.then(|| serde_json::to_vec(&v).ok()).flatten()
+            }
+            _ => None,
+        };
+        if let (Some(who), false) = (self.who, tokens.is_empty()) {
+            self.pages.bind(tokens, &pages::identity(who));
+        }
+        let bytes = rewritten.map(bytes::Bytes::from).unwrap_or(bytes);
+        parts.headers.remove(http::header::TRANSFER_ENCODING);
+        parts.headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(bytes.len()),
+        );
+        Ok(Response::from_parts(parts, crate::body::full(bytes)))
     }
-    Ok(buffer)
-}
-
-/// 502 for an answer the proxy could not read whole to present it.
-fn unpresentable(too_large: bool) -> RequestError {
-    let why = if too_large {
-        "the upstream's answer is too large to present through the proxy"
-    } else {
-        "the upstream's answer broke off"
-    };
-    RequestError::UpstreamUnavailable(Box::from(String::from(why)))
 }
 
 /// The longest the proxy waits for a body it must read whole (a batch authorized by role).
