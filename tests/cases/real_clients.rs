@@ -286,6 +286,8 @@ async fn cors_preflights_are_answered_and_every_answer_to_an_allowed_origin_is_r
             r.headers().get("access-control-allow-origin").is_none(),
             "{origin:?}"
         );
+        // Every answer says it varies by Origin: a shared cache never hands one origin's answer to another.
+        assert_eq!(r.headers()["vary"], "Origin", "{origin:?}");
     }
 
     // `*` without credentials answers `*`.
@@ -323,6 +325,7 @@ const CLIENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/client
 /// Run one of the real-client harnesses in tests/e2e/clients (its one JSON line).
 pub(super) async fn run_client(script: &str, env: &[(&str, String)]) -> Value {
     npm_ci_once(CLIENTS_DIR, "puppeteer-core");
+    chromium_once();
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg(format!("{CLIENTS_DIR}/{script}"));
     for (k, v) in env {

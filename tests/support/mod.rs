@@ -41,6 +41,30 @@ pub fn npm_ci_once(dir: &str, marker: &str) {
     done.push(dir.to_string());
 }
 
+/// Debian's Chromium for the browser tests, installed once per test run when missing (`.ci/run` installs it first;
+/// a plain `cargo test` on a fresh machine, run as root as here, installs it on demand). Nothing downloads a browser
+/// of its own.
+pub fn chromium_once() {
+    static DONE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if *done
+        || std::env::var_os("CHROMIUM").is_some()
+        || std::path::Path::new("/usr/bin/chromium").exists()
+    {
+        *done = true;
+        return;
+    }
+    let status = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null",
+        ])
+        .status()
+        .expect("sh runs");
+    assert!(status.success(), "installing Debian's chromium failed");
+    *done = true;
+}
+
 /// Three identity providers: the primary authority and two SMART providers.
 pub struct World {
     pub primary: LocalIssuer,

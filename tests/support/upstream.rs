@@ -63,7 +63,8 @@ fn include_search(path: &str, query: Option<&str>) -> Option<Bytes> {
         {{"resource":{{"resourceType":"Provenance","id":"pv","target":[{{"reference":"Condition/c456"}}]}},"search":{{"mode":"include"}}}},
         {{"resource":{{"resourceType":"Task","id":"t","for":{{"reference":"Patient/456"}}}},"search":{{"mode":"include"}}}},
         {{"resource":{{"resourceType":"Provenance","id":"pv-own","target":[{{"reference":"{ty}/m1"}}]}},"search":{{"mode":"include"}}}},
-        {{"resource":{{"resourceType":"Patient","id":"123"}},"search":{{"mode":"include"}}}}]}}"#
+        {{"resource":{{"resourceType":"Patient","id":"123"}},"search":{{"mode":"include"}}}},
+        {{"resource":{{"resourceType":"{ty}","id":"no-mode","subject":{{"reference":"Patient/456"}}}}}}]}}"#
     )))
 }
 
