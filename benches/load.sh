@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Load harness: fhir-jwt-proxy against a direct upstream and a plain nginx proxy_pass hop, in one run.
+# Load harness: fhir-jwt-proxy against nginx's proxy_pass hop and haproxy's JWT path, rounds interleaved.
 #
-#   bash benches/load.sh            # DURATION=10 CONNECTIONS=32 FRESH=60000 to change the defaults
+#   bash benches/load.sh      # ROUNDS=5 DURATION=10 CONNECTIONS=64 FRESH=110000 STRACE=1 to change the defaults
 #
-# Installs wrk and nginx (Debian) if missing, builds the release binary and the examples it needs, pins the load
-# generator to CPU 0 and the servers to CPU 1 when two CPUs exist, runs each scenario for a fixed duration and
-# prints a table: requests/s, p50, p99, server CPU-µs per request, and the ratio to the nginx row. Then it caches
-# 100,000 distinct tokens and reports the proxy's RSS. Everything listens on 127.0.0.1 only.
+# Installs wrk, nginx-light, haproxy and strace (Debian) if missing and builds the release binary and the examples
+# it needs. The load generator (wrk -t1) runs on CPU 0; the upstream and the contenders share CPU 1. The upstream
+# is nginx answering every request with a small Patient resource. The contenders:
+#   nginx            nginx proxy_pass with upstream keep-alive, no authentication: the reference hop
+#   bare hyper hop   examples/bare_hop.rs, the cheapest hyper 1.x pass-through (calibration, no authentication)
+#   proxy            fhir-jwt-proxy as shipped: every check on, token cache on, request log on (to /dev/null)
+#   proxy, no cache  the same with --token-cache-bytes 0: every request verifies an RS256 signature
+#   haproxy jwt      haproxy 2.6's jwt_verify (RS256 signature, alg, iss, aud, exp): a second reference
+# Every contender gets the same requests: GET /Patient/123, each with the next of 1,000 distinct RS256 tokens
+# (wrk's Lua hook), so the load generator's cost is the same for all. One round runs each contender once, for
+# DURATION seconds; the order is the same every round (A B C, A B C, ...), so the machine's drift hits every
+# contender alike. The table gives medians over the rounds with [min–max], the ratio to nginx in the same round,
+# p99, the contender's CPU per request and its context switches per request (summed over its threads, from
+# /proc). With STRACE=1 a short extra run per contender counts system calls per request (strace -c -f).
+# Last, 100,000 distinct tokens are verified and cached, and the proxy's RSS is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-10}"
-CONNECTIONS="${CONNECTIONS:-32}"
-FRESH="${FRESH:-60000}"
+CONNECTIONS="${CONNECTIONS:-64}"
+FRESH="${FRESH:-110000}"
+STRACE="${STRACE:-1}"
 OUT="${OUT:-target/bench}"
 mkdir -p "$OUT"
+rm -f "$OUT"/rounds.tsv "$OUT"/syscalls.tsv
 
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  (apt-get update -q && apt-get install -y -q wrk nginx-light) >/dev/null
+missing=()
+for tool in wrk:wrk nginx:nginx-light haproxy:haproxy strace:strace; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  (apt-get update -q && apt-get install -y -q "${missing[@]}") >/dev/null
 fi
-cargo build --release --quiet --bin fhir-jwt-proxy --example upstream --example bench_issuer
+cargo build --release --quiet --bin fhir-jwt-proxy --example bench_issuer --example bare_hop
 
 if [ "$(nproc)" -ge 2 ]; then LOADGEN="taskset -c 0"; SERVER="taskset -c 1"; else LOADGEN=""; SERVER=""; fi
 
@@ -29,14 +47,42 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks of a whole process (all threads), and context switches summed over its threads.
+cpu_ticks() { local t=0 p; for p in $1; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+ctx_switches() {
+  local p
+  for p in $1; do cat /proc/"$p"/task/*/status; done |
+    awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+}
 
-UP_PORT=$(free_port); NGINX_PORT=$(free_port); PROXY_PORT=$(free_port); ADMIN_PORT=$(free_port)
+UP_PORT=$(free_port); NGINX_PORT=$(free_port); BARE_PORT=$(free_port); HAPROXY_PORT=$(free_port)
+PROXY_PORT=$(free_port); PROXY_ADMIN=$(free_port); NOCACHE_PORT=$(free_port); NOCACHE_ADMIN=$(free_port)
 
-$SERVER target/release/examples/upstream "127.0.0.1:$UP_PORT" 2>/dev/null & PIDS+=($!); UP_PID=$!
 echo "minting tokens ($FRESH fresh RS256 tokens)..." >&2
-target/release/examples/bench_issuer "$OUT" "$FRESH" > "$OUT/issuer.out" & PIDS+=($!)
+$LOADGEN target/release/examples/bench_issuer "$OUT" "$FRESH" > "$OUT/issuer.out" & PIDS+=($!)
 for _ in $(seq 1 6000); do grep -q ready "$OUT/issuer.out" 2>/dev/null && break; sleep 0.1; done
+ISSUER=$(cat "$OUT/issuer.txt")
+
+# The upstream: nginx answering a small Patient, keep-alive without a request limit.
+cat > "$OUT/upstream.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $PWD/$OUT/upstream.pid;
+error_log /dev/null crit;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$UP_PORT;
+    location / {
+      default_type application/fhir+json;
+      return 200 '{"resourceType":"Patient","id":"123","name":[{"family":"Rivera","given":["Ana"]}]}';
+    }
+  }
+}
+NGINX
+$SERVER nginx -c "$PWD/$OUT/upstream.conf" -p "$PWD/$OUT" & PIDS+=($!)
 
 cat > "$OUT/nginx.conf" <<NGINX
 worker_processes 1;
@@ -46,7 +92,8 @@ error_log /dev/null crit;
 events { worker_connections 4096; }
 http {
   access_log off;
-  upstream fhir { server 127.0.0.1:$UP_PORT; keepalive 64; }
+  keepalive_requests 1000000;
+  upstream fhir { server 127.0.0.1:$UP_PORT; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$NGINX_PORT;
     location / { proxy_pass http://fhir; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -55,83 +102,141 @@ http {
 NGINX
 $SERVER nginx -c "$PWD/$OUT/nginx.conf" -p "$PWD/$OUT" & PIDS+=($!)
 
+cat > "$OUT/haproxy.cfg" <<HAPROXY
+global
+  nbthread 1
+  tune.ssl.default-dh-param 2048
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend fhir
+  bind 127.0.0.1:$HAPROXY_PORT
+  http-request deny deny_status 401 unless { req.hdr(authorization) -m beg "Bearer " }
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('\$.alg')
+  http-request deny deny_status 401 unless { var(txn.alg) -m str RS256 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify(txn.alg,"$PWD/$OUT/rs256.pem") -m int 1 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.iss') -m str "$ISSUER" }
+  http-request deny deny_status 403 unless { var(txn.bearer),jwt_payload_query('\$.aud') -m str fhir-api }
+  http-request set-var(txn.exp) var(txn.bearer),jwt_payload_query('\$.exp','int')
+  http-request set-var(txn.now) date()
+  http-request deny deny_status 401 unless { var(txn.exp),sub(txn.now) -m int gt 0 }
+  default_backend fhir
+backend fhir
+  http-reuse always
+  server up 127.0.0.1:$UP_PORT
+HAPROXY
+$SERVER haproxy -f "$OUT/haproxy.cfg" -q & PIDS+=($!); HAPROXY_PID=$!
+
+$SERVER target/release/examples/bare_hop "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" 2>/dev/null & PIDS+=($!)
+BARE_PID=$!
+
+# The proxy as shipped (request log on, JSON lines) and the same with the token cache off.
 $SERVER target/release/fhir-jwt-proxy --log-format json run --allow-insecure-http \
   --config "$OUT/config.json" --upstream "http://127.0.0.1:$UP_PORT" \
-  --listen "127.0.0.1:$PROXY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --token-cache-bytes 268435456 \
+  --listen "127.0.0.1:$PROXY_PORT" --admin-listen "127.0.0.1:$PROXY_ADMIN" \
   2>/dev/null & PIDS+=($!); PROXY_PID=$!
-# The same proxy with the per-request log line filtered out (RUST_LOG=warn), to show what logging costs.
-QUIET_PORT=$(free_port); QUIET_ADMIN=$(free_port)
-RUST_LOG=warn $SERVER target/release/fhir-jwt-proxy --log-format json run --allow-insecure-http \
+$SERVER target/release/fhir-jwt-proxy --log-format json run --allow-insecure-http \
   --config "$OUT/config.json" --upstream "http://127.0.0.1:$UP_PORT" \
-  --listen "127.0.0.1:$QUIET_PORT" --admin-listen "127.0.0.1:$QUIET_ADMIN" \
-  2>/dev/null & PIDS+=($!); QUIET_PID=$!
+  --listen "127.0.0.1:$NOCACHE_PORT" --admin-listen "127.0.0.1:$NOCACHE_ADMIN" --token-cache-bytes 0 \
+  2>/dev/null & PIDS+=($!); NOCACHE_PID=$!
+
 wait_http "http://127.0.0.1:$UP_PORT/"
 wait_http "http://127.0.0.1:$NGINX_PORT/"
-for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/readyz" && break; sleep 0.05; done
-# The worker serves the requests (the master only supervises): measure the worker's CPU.
+wait_http "http://127.0.0.1:$HAPROXY_PORT/"
+wait_http "http://127.0.0.1:$BARE_PORT/"
+for admin in $PROXY_ADMIN $NOCACHE_ADMIN; do
+  for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$admin/readyz" && break; sleep 0.05; done
+done
+# nginx's workers serve the requests (the master only supervises): measure the worker.
 NGINX_PID=$(pgrep -P "$(cat "$OUT/nginx.pid")" | tr '\n' ' ')
-HZ=$(getconf CLK_TCK)
 
-# run NAME URL PIDS-TO-MEASURE [TOKEN-FILE]
-# One token (or none): wrk sends a fixed request (-H), exactly as for the nginx row. A token file with several
-# tokens needs wrk's Lua request() hook, which costs the load generator far more per request than a fixed request;
-# those rows are compared with nginx driven by the same Lua script ("nginx, Lua-driven wrk"), so the ratio measures
-# the proxy, not wrk.
-declare -A RPS P50 P99 CPU REFOF
-ORDER=()
-run() {
-  local name=$1 url=$2 pids=$3; shift 3
-  local before=0 after=0 p
-  for p in $pids; do before=$((before + $(cpu_ticks "$p"))); done
-  local out
-  if [ $# -gt 0 ] && [ "$(wc -l < "$1")" -gt 1 ]; then
-    out=$($LOADGEN wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/tokens.lua "$url" -- "$1")
-    REFOF[$name]="nginx, Lua-driven wrk"
-  elif [ $# -gt 0 ]; then
-    out=$($LOADGEN wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $(head -1 "$1")" "$url/Patient/123")
-    REFOF[$name]="nginx proxy_pass (no auth)"
-  else
-    out=$($LOADGEN wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")
-    REFOF[$name]="nginx proxy_pass (no auth)"
-  fi
-  for p in $pids; do after=$((after + $(cpu_ticks "$p"))); done
-  local requests
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  P50[$name]=$(echo "$out" | awk '$1=="50%" {print $2}')
-  P99[$name]=$(echo "$out" | awk '$1=="99%" {print $2}')
-  CPU[$name]=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
-  ORDER+=("$name")
-  echo "$name: ${RPS[$name]} req/s" >&2
-}
+NAMES=("nginx" "bare hyper hop" "proxy" "proxy, no cache" "haproxy jwt")
+PORTS=("$NGINX_PORT" "$BARE_PORT" "$PROXY_PORT" "$NOCACHE_PORT" "$HAPROXY_PORT")
+PROCS=("$NGINX_PID" "$BARE_PID" "$PROXY_PID" "$NOCACHE_PID" "$HAPROXY_PID")
 
-run "direct upstream" "http://127.0.0.1:$UP_PORT/Patient/123" "$UP_PID"
-run "nginx proxy_pass (no auth)" "http://127.0.0.1:$NGINX_PORT/Patient/123" "$NGINX_PID $UP_PID"
-run "nginx, Lua-driven wrk" "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID $UP_PID" "$OUT/pool.txt"
-run "fhir-jwt-proxy, one token" "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID $UP_PID" "$OUT/one.txt"
-for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$QUIET_ADMIN/readyz" && break; sleep 0.05; done
-run "fhir-jwt-proxy, one token, request log off" "http://127.0.0.1:$QUIET_PORT" "$QUIET_PID $UP_PID" "$OUT/one.txt"
-run "fhir-jwt-proxy, 1,000 tokens" "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID $UP_PID" "$OUT/pool.txt"
-run "fhir-jwt-proxy, fresh token each request" "http://127.0.0.1:$PROXY_PORT" "$PROXY_PID $UP_PID" "$OUT/fresh.txt"
-run "fhir-jwt-proxy, 401 (no token)" "http://127.0.0.1:$PROXY_PORT/Patient/123" "$PROXY_PID"
-
-echo
-echo "| scenario | requests/s | p50 | p99 | server CPU µs/request | × nginx (same wrk mode) |"
-echo "|---|---|---|---|---|---|"
-for name in "${ORDER[@]}"; do
-  ref=${RPS[${REFOF[$name]}]}
-  ratio=$(awk -v a="${RPS[$name]}" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')
-  echo "| $name | ${RPS[$name]} | ${P50[$name]} | ${P99[$name]} | ${CPU[$name]} | $ratio |"
+# Every contender must answer the harness's request with 200 before it is measured: a 401 is not a figure.
+TOKEN=$(head -1 "$OUT/pool.txt")
+for i in "${!NAMES[@]}"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${PORTS[$i]}/Patient/123")
+  [ "$code" = 200 ] || { echo "${NAMES[$i]} answered $code, not 200" >&2; exit 1; }
 done
 
-# Memory: keep sending the fresh tokens until 100,000 distinct ones have been verified and cached, then read RSS.
-misses() { curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^fhir_jwt_proxy_token_cache_total\{result="miss"\}/ {print int($2)}'; }
-for _ in 1 2 3 4 5 6; do
+HZ=$(getconf CLK_TCK)
+# wrk's latency to milliseconds (it prints 812.00us, 2.50ms or 1.02s).
+to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); n = v + 0;
+  if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f", n }'; }
+
+for round in $(seq 1 "$ROUNDS"); do
+  for i in "${!NAMES[@]}"; do
+    name=${NAMES[$i]}; pids=${PROCS[$i]}
+    cpu0=$(cpu_ticks "$pids"); cs0=$(ctx_switches "$pids")
+    out=$($LOADGEN wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/tokens.lua \
+      "http://127.0.0.1:${PORTS[$i]}" -- "$OUT/pool.txt")
+    cpu1=$(cpu_ticks "$pids"); cs1=$(ctx_switches "$pids")
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
+    p99=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
+    cpu_us=$(awk -v t=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    cs=$(awk -v c=$((cs1 - cs0)) -v n="$requests" 'BEGIN { printf "%.3f", c / n }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" "$cpu_us" "$cs" "${non2xx:-0}" \
+      >> "$OUT/rounds.tsv"
+    echo "round $round: $name $rps req/s, p99 ${p99} ms, ${cpu_us} CPU-µs/request, $cs context switches/request" >&2
+  done
+done
+
+if [ "$STRACE" = 1 ]; then
+  for i in "${!NAMES[@]}"; do
+    pid=${PROCS[$i]%% *}
+    strace -c -f -p "$pid" -o "$OUT/strace.txt" 2>/dev/null & st=$!
+    sleep 0.5
+    out=$($LOADGEN wrk -t1 -c"$CONNECTIONS" -d3s -s benches/tokens.lua "http://127.0.0.1:${PORTS[$i]}" -- "$OUT/pool.txt")
+    kill -INT "$st"; wait "$st" 2>/dev/null || true
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    calls=$(awk '$NF=="total" {print ($4 ~ /^[0-9]+$/) ? $4 : $3}' "$OUT/strace.txt")
+    printf '%s\t%s\n' "${NAMES[$i]}" "$(awk -v c="$calls" -v n="$requests" 'BEGIN { printf "%.2f", c / n }')" \
+      >> "$OUT/syscalls.tsv"
+  done
+fi
+
+python3 - "$OUT/rounds.tsv" "$OUT/syscalls.tsv" "${NAMES[@]}" <<'PY'
+import statistics, sys, os
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+syscalls = {}
+if os.path.exists(sys.argv[2]):
+    syscalls = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[2]))
+names = sys.argv[3:]
+by = {n: [r for r in rows if r[1] == n] for n in names}
+ref = {r[0]: float(r[2]) for r in rows if r[1] == "nginx"}
+def med(values, fmt):
+    values = sorted(values)
+    return f"{fmt.format(statistics.median(values))} [{fmt.format(values[0])}–{fmt.format(values[-1])}]"
+print(f"\n{len(ref)} interleaved rounds; medians [min–max]\n")
+print("| contender | requests/s | × nginx (same round) | p50 ms | p99 ms | CPU µs/request | context switches/request | syscalls/request | non-2xx |")
+print("|---|---|---|---|---|---|---|---|---|")
+for n in names:
+    rs = by[n]
+    rps = [float(r[2]) for r in rs]
+    ratio = [float(r[2]) / ref[r[0]] for r in rs]
+    print(f"| {n} | {med(rps, '{:,.0f}')} | {med(ratio, '{:.2f}')} | {statistics.median(float(r[3]) for r in rs):.2f} "
+          f"| {med([float(r[4]) for r in rs], '{:.2f}')} | {med([float(r[5]) for r in rs], '{:.1f}')} "
+          f"| {med([float(r[6]) for r in rs], '{:.2f}')} | {syscalls.get(n, '-')} | {sum(int(r[7]) for r in rs)} |")
+PY
+
+# Memory: keep sending fresh tokens until 100,000 distinct ones have been verified and cached, then read RSS.
+misses() { curl -s "http://127.0.0.1:$PROXY_ADMIN/metrics" | awk '/^fhir_jwt_proxy_token_cache_total\{result="miss"\}/ {print int($2)}'; }
+for _ in $(seq 1 12); do
   [ "$(misses)" -ge 100000 ] && break
-  $LOADGEN wrk -t1 -c"$CONNECTIONS" -d8s -s benches/tokens.lua "http://127.0.0.1:$PROXY_PORT" -- "$OUT/fresh.txt" >/dev/null
+  $LOADGEN wrk -t1 -c"$CONNECTIONS" -d8s -s benches/tokens.lua "http://127.0.0.1:$PROXY_PORT" \
+    -- "$OUT/fresh.txt" "" "$(( $(misses) + 1 ))" >/dev/null
 done
 CACHED=$(misses)
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$PROXY_PID/status")
 echo
 echo "token-cache misses (distinct tokens verified and cached): ${CACHED:-0}; proxy RSS: $((RSS / 1024)) MiB"
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t1 -c$CONNECTIONS -d${DURATION}s"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk -t1 -c$CONNECTIONS -d${DURATION}s × $ROUNDS rounds"

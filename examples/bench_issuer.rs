@@ -3,7 +3,8 @@
 //! The identity provider for the load harness (benches/load.sh): a local issuer with discovery and JWKS on
 //! loopback, a config for the proxy, and token files: `one.txt` (1 token), `pool.txt` (1,000 tokens) and
 //! `fresh.txt` (<fresh-token-count> distinct tokens, one per request of the cache-miss run). All RS256, valid for
-//! two hours, for application `bench-app` and Patient/123. It prints `ready` and then serves until killed.
+//! two hours, for application `bench-app` and Patient/123; `rs256.pem`, the signing key's public half, and
+//! `issuer.txt`, for the haproxy reference. It prints `ready` and then serves until killed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "applications": [{"clientId": "bench-app", "audience": "fhir-api", "allowedDataActions": ["Read"]}]
     }]}});
     std::fs::write(dir.join("config.json"), config.to_string())?;
+    // haproxy's jwt_verify reads a PEM key file, not a JWKS.
+    std::fs::write(dir.join("rs256.pem"), idp.rsa.public_key_pem()?)?;
+    std::fs::write(dir.join("issuer.txt"), idp.issuer())?;
     let now = unix_now();
     let mint = |i: usize| {
         idp.mint(&json!({

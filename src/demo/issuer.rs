@@ -106,6 +106,25 @@ impl SigningKey {
         }
     }
 
+    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo), for verifiers that take a key file rather
+    /// than a JWKS (the load harness's haproxy reference).
+    pub fn public_key_pem(&self) -> Result<String, IssuerError> {
+        use aws_lc_rs::encoding::AsDer;
+        let der = match &self.material {
+            KeyMaterial::Rsa(kp) => kp.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            KeyMaterial::Ec(kp) => kp.public_key().as_der().map(|d| d.as_ref().to_vec()),
+        }
+        .map_err(|_| IssuerError::KeyGeneration)?;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        Ok(pem)
+    }
+
     /// Sign `message` with `alg`, which must fit the key (an RSA key signs RS*/PS*).
     pub fn sign(&self, alg: Alg, message: &[u8]) -> Result<Vec<u8>, IssuerError> {
         let rng = SystemRandom::new();
