@@ -51,6 +51,69 @@ fn claims() -> serde_json::Value {
     })
 }
 
+/// The signature check alone, three ways, to see what the per-request key handling costs: the key parsed once
+/// (what the proxy does now), jsonwebtoken's own aws-lc-rs verifier (the key rebuilt from its JWK components on every
+/// call, what the proxy did before), and the floor: aws-lc-rs with a parsed key and the signature already decoded.
+fn signature_only(c: &mut Criterion) {
+    use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, ECDSA_P256_SHA256_FIXED};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    for alg in [Alg::RS256, Alg::ES256] {
+        let key = SigningKey::generate(alg, "k1").expect("key");
+        let keys = key_set(&key);
+        let raw = issuer::mint(&key, alg, &claims());
+        let (input, signature) = raw.rsplit_once('.').expect("jws");
+        let decoded = URL_SAFE_NO_PAD.decode(signature).expect("b64");
+        let jwk = key.jwk();
+        let field = |name: &str| jwk[name].as_str().expect("jwk field").to_string();
+        let b64 = |name: &str| URL_SAFE_NO_PAD.decode(field(name)).expect("b64");
+        let (decoding_key, parsed) = if alg == Alg::RS256 {
+            let (n, e) = (b64("n"), b64("e"));
+            let parsed = RsaPublicKeyComponents {
+                n: &n[..],
+                e: &e[..],
+            }
+            .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
+            .expect("parsed");
+            let key = jsonwebtoken::DecodingKey::from_rsa_components(&field("n"), &field("e"));
+            (key.expect("key"), parsed)
+        } else {
+            let mut point = vec![4u8];
+            point.extend(b64("x"));
+            point.extend(b64("y"));
+            let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).expect("parsed");
+            let key = jsonwebtoken::DecodingKey::from_ec_components(&field("x"), &field("y"));
+            (key.expect("key"), parsed)
+        };
+        let settings = ValidationSettings::default();
+        let jws = token::parse(&raw, &settings).expect("parse");
+        c.bench_function(&format!("signature/parsed_once/{}", alg.name()), |b| {
+            b.iter(|| jws.verify_signature(black_box(&keys)).expect("signature"))
+        });
+        c.bench_function(
+            &format!("signature/jsonwebtoken_per_call/{}", alg.name()),
+            |b| {
+                b.iter(|| {
+                    let ok = jsonwebtoken::crypto::verify(
+                        black_box(signature),
+                        input.as_bytes(),
+                        &decoding_key,
+                        alg.jsonwebtoken(),
+                    );
+                    assert!(ok.expect("verify"));
+                })
+            },
+        );
+        c.bench_function(&format!("signature/floor/{}", alg.name()), |b| {
+            b.iter(|| {
+                parsed
+                    .verify_sig(black_box(input.as_bytes()), &decoded)
+                    .expect("signature")
+            })
+        });
+    }
+}
+
 fn validation(c: &mut Criterion) {
     let config = config();
     let settings = ValidationSettings::default();
@@ -68,6 +131,7 @@ fn validation(c: &mut Criterion) {
             })
         });
     }
+    signature_only(c);
     let key = SigningKey::generate(Alg::RS256, "k1").expect("key");
     let raw = issuer::mint(&key, Alg::RS256, &claims());
     // The cache-hit path: lookup by the token bytes, key-set identity, exp/nbf.

@@ -13,12 +13,13 @@ use url::Url;
 use std::sync::Arc;
 
 use crate::config::{Config, LoadOptions, PrimaryAuthorization, MAX_CLOCK_LEEWAY_SECS};
+use crate::connections::ConnectionLimits;
 use crate::defaults;
 use crate::discovery::{EgressProxy, FetchTimeouts};
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
 use crate::reload::ReloadSource;
-use crate::server::{ConnectionLimits, ReadyWhen, RunSettings};
+use crate::server::{ReadyWhen, RunSettings};
 use crate::smart::compartment::RewriteStyle;
 use crate::smart::SmartSettings;
 use crate::tls::TlsFiles;
@@ -162,6 +163,10 @@ pub struct RunArgs {
     /// rollout), or `all` of them.
     #[arg(long, env = "FHIR_JWT_PROXY_READY_WHEN", value_enum, default_value_t = ReadyWhenArg::Any)]
     pub ready_when: ReadyWhenArg,
+    /// Worker threads serving requests, each on its own core with its own listening socket (SO_REUSEPORT) and its
+    /// own upstream connections; 0 means one per core this process may use (its CPU affinity and cgroup quota).
+    #[arg(long, env = "FHIR_JWT_PROXY_WORKERS", default_value_t = 0)]
+    pub workers: usize,
     /// A proxy for discovery, JWKS and AuditEvent requests (never for the upstream FHIR server); without it,
     /// HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment apply.
     #[arg(long, env = "FHIR_JWT_PROXY_EGRESS_PROXY")]
@@ -347,6 +352,7 @@ impl RunArgs {
                 Some(url) => EgressProxy::Explicit(url.clone()),
                 None => EgressProxy::Environment,
             },
+            workers: self.workers,
             ready_when: match self.ready_when {
                 ReadyWhenArg::Any => ReadyWhen::Any,
                 ReadyWhenArg::All => ReadyWhen::All,

@@ -70,6 +70,15 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// The same upstream with a pool of its own (one per worker thread).
+    pub fn for_worker(&self) -> Upstream {
+        Upstream {
+            pool: self.pool.fresh(),
+            path_prefix: self.path_prefix.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
     /// `extra_roots`: the `--upstream-ca` certificates, already read.
     pub fn new(
         settings: UpstreamSettings,

@@ -9,7 +9,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use jsonwebtoken::{Algorithm, DecodingKey};
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RsaParameters, RsaPublicKeyComponents, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P384_SHA384_FIXED, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384,
+    RSA_PKCS1_2048_8192_SHA512, RSA_PSS_2048_8192_SHA256, RSA_PSS_2048_8192_SHA384,
+    RSA_PSS_2048_8192_SHA512,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::crypto::JwtVerifier;
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use crate::config::ProviderMetadata;
@@ -109,7 +118,44 @@ pub struct VerificationKey {
     pub kind: KeyKind,
     /// B8: if the JWK names an `alg`, only that one may be used with it.
     pub alg: Option<Alg>,
-    pub key: Arc<DecodingKey>,
+    /// The key parsed once for each algorithm it may verify (only the JWK's `alg` when it names one).
+    verifiers: Arc<[PreparedVerifier]>,
+}
+
+/// A public key decoded and parsed once, for one algorithm: aws-lc-rs keeps the key in its parsed form, so a
+/// verification neither decodes the modulus or curve point again nor rebuilds the key. It is what jsonwebtoken's
+/// own aws-lc-rs verifiers do per call, done once per key set instead, behind jsonwebtoken's `JwtVerifier` trait.
+pub struct PreparedVerifier {
+    alg: Alg,
+    key: ParsedPublicKey,
+}
+
+impl signature::Verifier<Vec<u8>> for PreparedVerifier {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
+        self.key
+            .verify_sig(message, signature)
+            .map_err(signature::Error::from_source)
+    }
+}
+
+impl JwtVerifier for PreparedVerifier {
+    fn algorithm(&self) -> Algorithm {
+        self.alg.jsonwebtoken()
+    }
+}
+
+impl Alg {
+    fn rsa_parameters(self) -> Option<&'static RsaParameters> {
+        Some(match self {
+            Alg::RS256 => &RSA_PKCS1_2048_8192_SHA256,
+            Alg::RS384 => &RSA_PKCS1_2048_8192_SHA384,
+            Alg::RS512 => &RSA_PKCS1_2048_8192_SHA512,
+            Alg::PS256 => &RSA_PSS_2048_8192_SHA256,
+            Alg::PS384 => &RSA_PSS_2048_8192_SHA384,
+            Alg::PS512 => &RSA_PSS_2048_8192_SHA512,
+            Alg::ES256 | Alg::ES384 => return None,
+        })
+    }
 }
 
 impl std::fmt::Debug for VerificationKey {
@@ -123,6 +169,14 @@ impl std::fmt::Debug for VerificationKey {
 }
 
 impl VerificationKey {
+    /// The parsed key for `alg`, when this key may verify it.
+    pub fn verifier(&self, alg: Alg) -> Option<&dyn JwtVerifier> {
+        self.verifiers
+            .iter()
+            .find(|v| v.alg == alg)
+            .map(|v| v as &dyn JwtVerifier)
+    }
+
     fn fits(&self, alg: Alg) -> bool {
         self.kind == alg.key_kind() && self.alg.is_none_or(|a| a == alg)
     }
@@ -257,18 +311,31 @@ fn parse_jwk(value: serde_json::Value) -> Result<VerificationKey, String> {
                 .ok_or_else(|| format!("{kid_note}: alg {name:?} is not allow-listed"))?,
         ),
     };
-    let (kind, key) = match jwk.kty.as_str() {
+    let (kind, verifiers) = match jwk.kty.as_str() {
         "RSA" => {
             let (Some(n), Some(e)) = (&jwk.n, &jwk.e) else {
                 return Err(format!("{kid_note}: RSA key without n/e"));
             };
-            let key = DecodingKey::from_rsa_components(n, e)
-                .map_err(|e| format!("{kid_note}: bad RSA components: {e}"))?;
-            let n_len = base64_len(n);
-            if n_len < 256 {
+            let bad = || format!("{kid_note}: bad RSA components");
+            let n = decode_unsigned(n).ok_or_else(bad)?;
+            let e = decode_unsigned(e).ok_or_else(bad)?;
+            if n.len() < 256 {
                 return Err(format!("{kid_note}: RSA modulus shorter than 2048 bits"));
             }
-            (KeyKind::Rsa, key)
+            let components = RsaPublicKeyComponents {
+                n: &n[..],
+                e: &e[..],
+            };
+            let verifiers = algs_for(KeyKind::Rsa, alg)
+                .map(|alg| {
+                    let params = alg.rsa_parameters().ok_or_else(bad)?;
+                    let key = components
+                        .to_parsed_public_key(params)
+                        .map_err(|e| format!("{kid_note}: bad RSA components: {e}"))?;
+                    Ok(PreparedVerifier { alg, key })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            (KeyKind::Rsa, verifiers)
         }
         "EC" => {
             let (kind, size) = match jwk.crv.as_deref() {
@@ -279,12 +346,30 @@ fn parse_jwk(value: serde_json::Value) -> Result<VerificationKey, String> {
             let (Some(x), Some(y)) = (&jwk.x, &jwk.y) else {
                 return Err(format!("{kid_note}: EC key without x/y"));
             };
-            if base64_len(x) != size || base64_len(y) != size {
+            let (Some(x), Some(y)) = (decode_b64url(x), decode_b64url(y)) else {
+                return Err(format!("{kid_note}: bad EC components"));
+            };
+            if x.len() != size || y.len() != size {
                 return Err(format!("{kid_note}: EC coordinates of the wrong length"));
             }
-            let key = DecodingKey::from_ec_components(x, y)
+            // The uncompressed SEC1 point: 0x04 ‖ x ‖ y.
+            let mut point = Vec::with_capacity(1 + 2 * size);
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            let algorithm = if kind == KeyKind::EcP256 {
+                &ECDSA_P256_SHA256_FIXED
+            } else {
+                &ECDSA_P384_SHA384_FIXED
+            };
+            let key = ParsedPublicKey::new(algorithm, &point)
                 .map_err(|e| format!("{kid_note}: bad EC components: {e}"))?;
-            (kind, key)
+            let alg = if kind == KeyKind::EcP256 {
+                Alg::ES256
+            } else {
+                Alg::ES384
+            };
+            (kind, vec![PreparedVerifier { alg, key }])
         }
         other => return Err(format!("{kid_note}: kty {other:?} is not supported")),
     };
@@ -300,13 +385,27 @@ fn parse_jwk(value: serde_json::Value) -> Result<VerificationKey, String> {
         kid: jwk.kid,
         kind,
         alg,
-        key: Arc::new(key),
+        verifiers: verifiers.into(),
     })
 }
 
-/// Decoded length of an unpadded base64url string.
-fn base64_len(s: &str) -> usize {
-    s.trim_end_matches('=').len() * 3 / 4
+/// The algorithms a key of `kind` may verify: the JWK's own `alg` when it names one that fits, else every one.
+fn algs_for(kind: KeyKind, named: Option<Alg>) -> impl Iterator<Item = Alg> {
+    Alg::ALL
+        .into_iter()
+        .filter(move |a| a.key_kind() == kind && named.is_none_or(|n| n == *a))
+}
+
+/// base64url as JWKs carry it (RFC 7518: no padding; a trailing `=` is tolerated, as providers emit it).
+fn decode_b64url(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
+}
+
+/// An unsigned big-endian integer (`n`, `e`) without its leading zero bytes; empty or zero is no integer.
+fn decode_unsigned(s: &str) -> Option<Vec<u8>> {
+    let bytes = decode_b64url(s)?;
+    let start = bytes.iter().position(|b| *b != 0)?;
+    Some(bytes[start..].to_vec())
 }
 
 #[cfg(test)]
@@ -402,5 +501,81 @@ mod tests {
         for bad in ["none", "None", "NONE", "HS256", "rs256", "EdDSA", ""] {
             assert_eq!(Alg::from_name(bad), None, "{bad}");
         }
+    }
+
+    /// One key, parsed once per algorithm it may verify: every algorithm of its kind when the JWK names none,
+    /// only the named one otherwise; a signature that is not the key's fails on the parsed key too.
+    #[test]
+    fn b8_parsed_keys_verify_each_allowed_algorithm_and_refuse_a_wrong_signature() {
+        use crate::demo::issuer::SigningKey;
+        let rsa = SigningKey::generate(Alg::RS256, "r").expect("rsa");
+        let other = SigningKey::generate(Alg::RS256, "o").expect("rsa");
+        let ec = SigningKey::generate(Alg::ES256, "e").expect("ec");
+        let mut unnamed = rsa.jwk();
+        unnamed.as_object_mut().expect("jwk").remove("alg");
+        // A modulus with a leading zero byte (some providers emit one) is the same key.
+        let n = URL_SAFE_NO_PAD
+            .decode(unnamed["n"].as_str().expect("n"))
+            .expect("b64");
+        let mut padded = vec![0u8];
+        padded.extend_from_slice(&n);
+        unnamed["n"] = serde_json::json!(URL_SAFE_NO_PAD.encode(padded));
+        let set = parse_jwks(
+            "u",
+            &doc(serde_json::json!({"keys": [unnamed, ec.jwk()]})),
+            meta(),
+        )
+        .expect("set");
+        let message = b"header.payload";
+        for alg in [
+            Alg::RS256,
+            Alg::RS384,
+            Alg::RS512,
+            Alg::PS256,
+            Alg::PS384,
+            Alg::PS512,
+        ] {
+            let key = set.select(Some("r"), alg).expect("fits");
+            let verifier = key.verifier(alg).expect("parsed for every RSA algorithm");
+            assert_eq!(verifier.algorithm(), alg.jsonwebtoken());
+            let good = rsa.sign(alg, message).expect("sign");
+            assert!(
+                signature::Verifier::verify(verifier, message, &good).is_ok(),
+                "{alg:?}"
+            );
+            let wrong = other.sign(alg, message).expect("sign");
+            assert!(
+                signature::Verifier::verify(verifier, message, &wrong).is_err(),
+                "{alg:?}"
+            );
+            assert!(signature::Verifier::verify(verifier, b"header.other", &good).is_err());
+        }
+        let key = set.select(Some("e"), Alg::ES256).expect("fits");
+        assert!(key.verifier(Alg::ES384).is_none() && key.verifier(Alg::RS256).is_none());
+        let verifier = key.verifier(Alg::ES256).expect("es256");
+        let good = ec.sign(Alg::ES256, message).expect("sign");
+        assert!(signature::Verifier::verify(verifier, message, &good).is_ok());
+        assert!(signature::Verifier::verify(verifier, b"header.other", &good).is_err());
+        // A JWK that names RS256 is parsed for RS256 only.
+        let named =
+            parse_jwks("u", &doc(serde_json::json!({"keys": [rsa.jwk()]})), meta()).expect("set");
+        let key = named.select(Some("r"), Alg::RS256).expect("fits");
+        assert!(key.verifier(Alg::RS256).is_some() && key.verifier(Alg::PS256).is_none());
+    }
+
+    #[test]
+    fn b8_an_ec_point_off_the_curve_is_skipped() {
+        let x = URL_SAFE_NO_PAD.encode([1u8; 32]);
+        let set = parse_jwks(
+            "u",
+            &doc(serde_json::json!({"keys": [
+                {"kty": "EC", "crv": "P-256", "kid": "bad", "x": x, "y": x},
+                {"kty": "RSA", "kid": "ok", "n": N, "e": "AQAB"},
+            ]})),
+            meta(),
+        )
+        .expect("set");
+        assert_eq!(set.keys.len(), 1);
+        assert!(set.skipped[0].contains("bad"), "{:?}", set.skipped);
     }
 }

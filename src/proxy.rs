@@ -80,6 +80,20 @@ pub struct Proxy {
     pub pages: PageBindings,
 }
 
+impl Proxy {
+    /// A copy for one worker thread: the same shared state, caches and metrics, its own upstream connections.
+    pub fn for_worker(&self) -> Proxy {
+        Proxy {
+            state: self.state.clone(),
+            upstream: Arc::new(self.upstream.for_worker()),
+            metrics: self.metrics.clone(),
+            audit: self.audit.clone(),
+            tls: self.tls,
+            pages: self.pages.clone(),
+        }
+    }
+}
+
 /// What the request line and the token said, for the one log line and the metrics (all bounded values).
 #[derive(Debug, Default)]
 struct Trace {

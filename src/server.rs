@@ -6,11 +6,8 @@
 //! Admin listener: `GET /healthz` is 200 while the process runs; `GET /readyz` is 200 only once every
 //! configured authority has a usable key set, else 503 with a JSON body naming the authorities that have none.
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::audit::Auditor;
 use crate::metrics::Metrics;
@@ -21,22 +18,21 @@ use crate::token_cache::TokenCacheSettings;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::body::{full, ProxyBody};
 use crate::config::Config;
+use crate::connections::{self, ConnectionLimits};
 use crate::discovery::{EgressProxy, FetchTimeouts, Fetcher};
 use crate::forward::{Upstream, UpstreamConfigError, UpstreamSettings};
 use crate::keys::{KeyStoreFactory, RefreshPolicy};
 use crate::proxy::Proxy;
 use crate::state::{SharedState, Snapshot};
 use crate::token::ValidationSettings;
+use crate::workers::{self, worker_count, WorkerError, Workers};
 
 /// When `/readyz` answers 200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,6 +58,8 @@ pub struct RunSettings {
     pub egress: EgressProxy,
     /// When `/readyz` says ready.
     pub ready_when: ReadyWhen,
+    /// Worker threads serving the proxy's listener (0: one per core this process may use).
+    pub workers: usize,
     pub smart: SmartSettings,
     pub token_cache: TokenCacheSettings,
     pub limits: ConnectionLimits,
@@ -69,30 +67,6 @@ pub struct RunSettings {
     pub reload: Option<ReloadSource>,
     /// Serve HTTPS with this certificate (reloaded with the config when the files change).
     pub tls: Option<TlsFiles>,
-}
-
-/// Connection hygiene, with defaults sized for a proxy in front of one FHIR server.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
-    /// Slowloris: the whole request head must arrive within this time.
-    pub header_read_timeout: Duration,
-    /// Connections beyond this are closed at accept.
-    pub max_connections: usize,
-    /// HTTP/1 request head size cap (hyper's read buffer).
-    pub max_header_bytes: usize,
-    /// On shutdown, in-flight requests get this long to finish.
-    pub drain_timeout: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            header_read_timeout: Duration::from_secs(crate::defaults::HEADER_READ_TIMEOUT_SECS),
-            max_connections: crate::defaults::MAX_CONNECTIONS,
-            max_header_bytes: crate::defaults::MAX_HEADER_BYTES,
-            drain_timeout: Duration::from_secs(crate::defaults::DRAIN_TIMEOUT_SECS),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +79,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Upstream(#[from] UpstreamConfigError),
+    #[error(transparent)]
+    Workers(#[from] WorkerError),
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("cannot build the HTTP client for discovery: {0}")]
@@ -120,11 +96,11 @@ pub struct Running {
     pub metrics: Metrics,
     reloader: Arc<Reloader>,
     draining: Arc<AtomicBool>,
-    /// Stops the proxy listener (drain starts).
+    /// Stops the proxy's workers (drain starts).
     stop_main: watch::Sender<bool>,
     /// Stops the admin listener and the watcher, after the drain.
     stop_admin: watch::Sender<bool>,
-    main: JoinHandle<()>,
+    main: Workers,
     admin: JoinHandle<()>,
 }
 
@@ -134,7 +110,7 @@ impl Running {
     pub async fn shutdown(self) {
         self.draining.store(true, Ordering::SeqCst);
         let _ = self.stop_main.send(true);
-        let _ = self.main.await;
+        self.main.join().await;
         let _ = self.stop_admin.send(true);
         let _ = self.admin.await;
         self.reloader.stop();
@@ -175,14 +151,12 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         (settings.validation, settings.smart.clone()),
         settings.token_cache,
     ));
+    // A template: each worker gets its own connections to the upstream (Upstream::for_worker).
     let upstream = Arc::new(Upstream::new(settings.upstream.clone(), &extra_roots)?);
 
-    let listener = bind(settings.listen).await?;
+    let sockets = workers::bind(settings.listen, worker_count(settings.workers))?;
+    let addr = sockets.addr;
     let admin_listener = bind(settings.admin_listen).await?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: settings.listen,
-        source,
-    })?;
     let admin_addr = admin_listener
         .local_addr()
         .map_err(|source| StartError::Bind {
@@ -204,26 +178,16 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         Some(audit) => Auditor::start(audit, fetcher.client().clone(), metrics.clone()),
         None => Auditor::default(),
     };
-    // Behind one Arc: the handler is cloned per connection and per request, and Proxy holds a dozen shared handles.
-    let proxy = Arc::new(Proxy {
+    let proxy = Proxy {
         state: state.clone(),
         upstream,
         audit,
         metrics: metrics.clone(),
         tls: tls.is_some(),
         pages: Default::default(),
-    });
+    };
     let limits = settings.limits;
-    let main = tokio::spawn(serve_with_tls(
-        listener,
-        limits,
-        main_rx,
-        tls,
-        move |req, client| {
-            let proxy = Arc::clone(&proxy);
-            async move { proxy.handle(req, client).await }
-        },
-    ));
+    let main = workers::start(sockets, &proxy, limits, main_rx, tls).await?;
     let draining = Arc::new(AtomicBool::new(false));
     let admin = {
         let admin = Admin {
@@ -233,12 +197,17 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
             reloader: Arc::clone(&reloader),
             draining: Arc::clone(&draining),
         };
-        tokio::spawn(serve(admin_listener, limits, admin_rx, move |req, _| {
-            let admin = admin.clone();
-            async move { admin.route(&req) }
-        }))
+        tokio::spawn(connections::serve(
+            admin_listener,
+            limits,
+            admin_rx,
+            move |req, _| {
+                let admin = admin.clone();
+                async move { admin.route(&req) }
+            },
+        ))
     };
-    tracing::info!(%addr, %admin_addr, "fhir-jwt-proxy listening");
+    tracing::info!(%addr, %admin_addr, workers = worker_count(settings.workers), "fhir-jwt-proxy listening");
     {
         let snapshot = state.load();
         let config = &snapshot.config;
@@ -268,117 +237,6 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })
-}
-
-/// Accept connections until shutdown, then let open ones finish for at most the drain timeout.
-/// Also serves the demo's issuer and FHIR stand-in.
-pub async fn serve<H, F>(
-    listener: TcpListener,
-    limits: ConnectionLimits,
-    shutdown: watch::Receiver<bool>,
-    handler: H,
-) where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<ProxyBody>> + Send + 'static,
-{
-    serve_with_tls(listener, limits, shutdown, None, handler).await
-}
-
-/// [`serve`], with TLS when `tls` is set: the handshake must finish within the header-read timeout.
-pub async fn serve_with_tls<H, F>(
-    listener: TcpListener,
-    limits: ConnectionLimits,
-    mut shutdown: watch::Receiver<bool>,
-    tls: Option<Arc<TlsListener>>,
-    handler: H,
-) where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<ProxyBody>> + Send + 'static,
-{
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(limits.max_header_bytes as u32)
-        .max_concurrent_streams(256);
-    let builder = Arc::new(builder);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
-
-    loop {
-        let (stream, client) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(error) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            tracing::warn!("connection limit reached; closing a new connection");
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let service = service_fn(move |req| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(req, client).await) }
-        });
-        let watcher = graceful.watcher();
-        let builder = Arc::clone(&builder);
-        let acceptor = tls.as_ref().map(|t| t.acceptor());
-        let handshake_timeout = limits.header_read_timeout;
-        tokio::spawn(async move {
-            let result = match acceptor {
-                None => {
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned();
-                    watcher.watch(conn).await
-                }
-                Some(acceptor) => {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => {
-                            let conn = builder
-                                .serve_connection(TokioIo::new(tls_stream), service)
-                                .into_owned();
-                            watcher.watch(conn).await
-                        }
-                        Ok(Err(error)) => {
-                            tracing::debug!(%error, "TLS handshake failed");
-                            Ok(())
-                        }
-                        Err(_) => {
-                            tracing::debug!("TLS handshake timed out");
-                            Ok(())
-                        }
-                    }
-                }
-            };
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "connection ended with an error");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(limits.drain_timeout) => {
-            tracing::warn!("drain timeout reached; closing remaining connections");
-        }
-    }
 }
 
 /// The admin listener's routes.

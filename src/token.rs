@@ -304,15 +304,12 @@ impl Jws<'_> {
     /// B7, B8, C2: verify the signature with the issuer's key for this `kid` and `alg`.
     pub fn verify_signature(&self, keys: &KeySet) -> Result<(), TokenError> {
         let key = keys.select(self.kid.as_deref(), self.alg)?;
-        match jsonwebtoken::crypto::verify(
-            self.signature,
-            self.signing_input.as_bytes(),
-            &key.key,
-            self.alg.jsonwebtoken(),
-        ) {
-            Ok(true) => Ok(()),
-            _ => Err(TokenError::BadSignature),
-        }
+        let verifier = key.verifier(self.alg).ok_or(TokenError::KeyAlgMismatch)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(self.signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        signature::Verifier::verify(verifier, self.signing_input.as_bytes(), &signature)
+            .map_err(|_| TokenError::BadSignature)
     }
 
     /// C5–C8: `exp` required, `nbf` and `iat` checked when present, all with leeway. Returns `exp`.

@@ -55,16 +55,48 @@ fn parse(value: &str) -> Option<(String, String)> {
     ok.then(|| (trace.to_string(), flags.to_string()))
 }
 
+/// Ids are identifiers, not secrets: they come from a per-thread wyrand generator seeded once from the system's
+/// randomness, not from the DRBG (whose reseeding and locking cost more per request than the rest of this module).
 fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() || bytes.iter().all(|b| *b == 0) {
-        // Never all zeros (an invalid id); the clock tells traces apart when there is no randomness.
-        let nanos = crate::clock::unix_now().to_le_bytes();
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = nanos[i % 8] | 1;
-        }
+    for chunk in bytes.chunks_mut(8) {
+        let word = next_u64().to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+    if bytes.iter().all(|b| *b == 0) {
+        // Never all zeros (an invalid id).
+        bytes[N - 1] = 1;
     }
     bytes
+}
+
+thread_local! {
+    static GENERATOR: std::cell::Cell<u64> = std::cell::Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // No randomness: the clock and the thread tell generators apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let thread = std::thread::current().id();
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&(nanos, thread), &mut hasher);
+        return std::hash::Hasher::finish(&hasher);
+    }
+    u64::from_le_bytes(bytes)
+}
+
+/// wyrand: a 64-bit state stepped by a constant, mixed by one 128-bit multiply.
+fn next_u64() -> u64 {
+    GENERATOR.with(|state| {
+        let x = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(x);
+        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -126,5 +158,22 @@ mod tests {
                 assert!(!b.contains(&trace), "{b}");
             }
         }
+    }
+
+    #[test]
+    fn new_ids_do_not_repeat_within_or_across_threads() {
+        let ids = |n: usize| (0..n).map(|_| hex(&random::<16>())).collect::<Vec<_>>();
+        let mut seen: std::collections::HashSet<String> = ids(10_000).into_iter().collect();
+        assert_eq!(seen.len(), 10_000);
+        let other = std::thread::spawn(move || ids(1_000))
+            .join()
+            .expect("thread");
+        seen.extend(other);
+        assert_eq!(
+            seen.len(),
+            11_000,
+            "another thread's generator is seeded apart"
+        );
+        assert!(seen.iter().all(|id| id.bytes().any(|b| b != b'0')));
     }
 }

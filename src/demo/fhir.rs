@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::body::{full, ProxyBody};
-use crate::server::{serve, ConnectionLimits};
+use crate::connections::{serve, ConnectionLimits};
 
 /// A running stand-in.
 #[derive(Debug)]

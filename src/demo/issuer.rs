@@ -22,9 +22,9 @@ use tokio::sync::watch;
 
 use crate::body::{full, ProxyBody};
 use crate::config::{Issuer, ProviderMetadata};
+use crate::connections::{serve, ConnectionLimits};
 use crate::discovery::DiscoveryError;
 use crate::jwk::{parse_jwks, Alg, KeySet};
-use crate::server::{serve, ConnectionLimits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssuerError {

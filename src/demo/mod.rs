@@ -13,11 +13,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::config::{Config, LoadOptions};
+use crate::connections::ConnectionLimits;
 use crate::discovery::FetchTimeouts;
 use crate::forward::UpstreamSettings;
 use crate::keys::RefreshPolicy;
 use crate::proxy::unix_now;
-use crate::server::{self, ConnectionLimits, RunSettings};
+use crate::server::{self, RunSettings};
 use crate::token::ValidationSettings;
 use fhir::FhirStandIn;
 use issuer::LocalIssuer;
@@ -101,6 +102,7 @@ pub async fn run(
         // Loopback only: no proxy whatever the environment says.
         egress: crate::discovery::EgressProxy::Off,
         ready_when: Default::default(),
+        workers: 0,
         smart: Default::default(),
         token_cache: Default::default(),
         reload: None,

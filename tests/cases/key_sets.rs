@@ -296,7 +296,7 @@ async fn forward_proxy() -> (
     tokio::sync::watch::Sender<bool>,
 ) {
     use fhir_jwt_proxy::body::full;
-    use fhir_jwt_proxy::server::{serve, ConnectionLimits};
+    use fhir_jwt_proxy::connections::{serve, ConnectionLimits};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -516,7 +516,13 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout()
 #[tokio::test]
 async fn connections_beyond_the_limit_are_closed_at_accept() {
     let w = World::new().await;
-    let p = w.proxy_with(|s| s.limits.max_connections = 2).await;
+    // Three workers, each with its own listening socket: the cap is the listener's, not each worker's.
+    let p = w
+        .proxy_with(|s| {
+            s.limits.max_connections = 2;
+            s.workers = 3;
+        })
+        .await;
     let first = tokio::net::TcpStream::connect(p.addr).await.expect("first");
     let second = tokio::net::TcpStream::connect(p.addr)
         .await
@@ -572,4 +578,51 @@ async fn q10_roles_are_reloaded_with_the_file_and_a_bad_roles_file_changes_nothi
         status(&p, "/Patient/1", Some(&w.primary_token())).await,
         200
     );
+}
+
+/// One request on a connection of its own (`Connection: close`): the kernel may hand it to any worker.
+async fn raw_request(p: &Running, token: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(p.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET /Patient/123 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn workers_each_serve_their_own_connections_and_share_the_token_cache() {
+    let w = World::new().await;
+    let p = w.proxy_with(|s| s.workers = 4).await;
+    let t = w.primary_token();
+    for i in 0..24 {
+        let answer = raw_request(&p, &t).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "request {i}: {answer}");
+    }
+    // 24 connections over 4 listening sockets: one verification, then hits on whichever worker served them.
+    let text = metrics_text(&p).await;
+    let count = |result| {
+        metric(
+            &text,
+            "fhir_jwt_proxy_token_cache_total",
+            &[("result", result)],
+        )
+    };
+    assert_eq!(count("miss"), 1.0, "{text}");
+    assert_eq!(count("hit"), 23.0, "{text}");
+    // A forged token is refused by every worker alike.
+    let at = t.len() - 10;
+    let flipped = if &t[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{flipped}{}", &t[..at], &t[at + 1..]);
+    for _ in 0..8 {
+        assert!(raw_request(&p, &forged).await.starts_with("HTTP/1.1 401"));
+    }
+    // Shutdown stops every worker: the port no longer answers.
+    let addr = p.addr;
+    p.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use fhir_jwt_proxy::body::full;
-use fhir_jwt_proxy::server::{serve, ConnectionLimits};
+use fhir_jwt_proxy::connections::{serve, ConnectionLimits};
 use http::{HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;

@@ -9,12 +9,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use fhir_jwt_proxy::config::{Config, LoadOptions};
+use fhir_jwt_proxy::connections::ConnectionLimits;
 use fhir_jwt_proxy::demo::issuer::LocalIssuer;
 use fhir_jwt_proxy::discovery::FetchTimeouts;
 use fhir_jwt_proxy::forward::UpstreamSettings;
 use fhir_jwt_proxy::keys::RefreshPolicy;
 use fhir_jwt_proxy::proxy::unix_now;
-use fhir_jwt_proxy::server::{self, ConnectionLimits, RunSettings, Running};
+use fhir_jwt_proxy::server::{self, RunSettings, Running};
 use fhir_jwt_proxy::token::ValidationSettings;
 use serde_json::{json, Value};
 
@@ -195,6 +196,7 @@ pub fn settings(upstream: &str) -> RunSettings {
         // Loopback only: no proxy whatever the environment says.
         egress: fhir_jwt_proxy::discovery::EgressProxy::Off,
         ready_when: Default::default(),
+        workers: 0,
         fetch_timeouts: FetchTimeouts {
             connect: Duration::from_secs(1),
             total: Duration::from_secs(2),

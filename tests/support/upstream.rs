@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fhir_jwt_proxy::body::full;
-use fhir_jwt_proxy::server::{serve, ConnectionLimits};
+use fhir_jwt_proxy::connections::{serve, ConnectionLimits};
 use http::{HeaderMap, Response};
 use http_body_util::BodyExt;
 use tokio::net::TcpListener;
