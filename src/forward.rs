@@ -524,17 +524,19 @@ fn add_forwarded(
     tls: bool,
     host: Option<HeaderValue>,
 ) {
-    let ip = client.ip().to_string();
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
-        _ => ip,
+    let ip = client_ip_value(client.ip());
+    let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prior) if !prior.trim().is_empty() => {
+            let joined = format!("{prior}, {}", client.ip());
+            // Handed over without a copy (the String's buffer becomes the value's).
+            HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)).ok()
+        }
+        _ => Some(ip),
     };
-    // Handed over without a copy (the String's buffer becomes the value's).
-    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(xff)) {
-        headers.insert(X_FORWARDED_FOR, v);
-    } else {
-        headers.remove(&X_FORWARDED_FOR);
-    }
+    match value {
+        Some(v) => headers.insert(X_FORWARDED_FOR, v),
+        None => headers.remove(&X_FORWARDED_FOR),
+    };
     headers.insert(
         X_FORWARDED_PROTO,
         HeaderValue::from_static(if tls { "https" } else { "http" }),
@@ -543,6 +545,28 @@ fn add_forwarded(
         Some(host) => headers.insert(X_FORWARDED_HOST, host),
         None => headers.remove(X_FORWARDED_HOST),
     };
+}
+
+/// The client's address as a header value. Requests on one connection, and most connections of one worker, come
+/// from the same address: the last one formatted is kept per thread, so a repeat costs a comparison and a clone.
+fn client_ip_value(ip: std::net::IpAddr) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(std::net::IpAddr, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((seen, value)) if *seen == ip => value.clone(),
+            _ => {
+                // An IP address's text is always a valid header value.
+                let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(ip.to_string()))
+                    .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+                *last = Some((ip, value.clone()));
+                value
+            }
+        }
+    })
 }
 
 /// The verified identity, for the upstream. Every value was checked header-safe when the token was verified.

@@ -26,8 +26,9 @@
 //! 6. **The snapshot**: [`state`] — config, key stores, settings and token cache behind one `ArcSwap`.
 //! 7. **Request stages**: [`authenticate`] (cache → keys → token), [`forward`] (the upstream hop), [`proxy`] (the
 //!    per-request service: public paths → authenticate → smart or roles → forward), [`reload`].
-//! 8. **The process**: [`server`] (listeners, limits, admin routes, shutdown), and the commands [`check`], [`cli`],
-//!    [`demo`].
+//! 8. **The process**: [`connections`] (one listening socket served: connection cap, timeouts, drain), [`workers`]
+//!    (the proxy's data path, one `current_thread` runtime per core with its own socket and upstream connections),
+//!    [`server`] (listeners, admin routes, shutdown), and the commands [`check`], [`cli`], [`demo`].
 
 pub mod audit;
 pub mod authenticate;

@@ -58,12 +58,13 @@ struct FieldWriter<'a, 'w> {
 impl FieldWriter<'_, '_> {
     fn key(&mut self, field: &Field) -> fmt::Result {
         self.out.write_str(if std::mem::take(&mut self.first) {
-            ""
+            "\""
         } else {
-            ","
+            ",\""
         })?;
-        write_json_str(self.out, field.name())?;
-        self.out.write_char(':')
+        // Field names are Rust identifiers (the macros take nothing else): nothing in them needs escaping.
+        self.out.write_str(field.name())?;
+        self.out.write_str("\":")
     }
 
     fn put(&mut self, write: impl FnOnce(&mut Writer<'_>) -> fmt::Result, field: &Field) {
@@ -79,7 +80,7 @@ impl Visit for FieldWriter<'_, '_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(|out| write!(out, "{value}"), field);
+        self.put(|out| out.write_str(decimal(value, &mut [0; 20])), field);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -112,6 +113,20 @@ impl Visit for FieldWriter<'_, '_> {
             field,
         );
     }
+}
+
+/// `value` in decimal, written into `buf` (statuses and latencies: one per request line, without `fmt`).
+fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
 fn write_json_str(out: &mut impl Write, s: &str) -> fmt::Result {
@@ -207,6 +222,13 @@ mod tests {
         s.clear();
         write_timestamp(&mut s, UNIX_EPOCH).expect("write");
         assert_eq!(s, "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0, 7, 10, 200, 99_999, u64::MAX] {
+            assert_eq!(decimal(n, &mut [0; 20]), n.to_string());
+        }
     }
 
     #[test]

@@ -14,15 +14,25 @@ pub fn continue_trace(headers: &mut HeaderMap) -> String {
         .get(&TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(parse);
-    let (trace_id, flags) = match incoming {
-        Some((trace, flags)) => (trace, flags),
+    // `00-<trace>-<span>-<flags>`, assembled in place: 55 bytes, no intermediate strings.
+    let mut value = [0u8; 55];
+    value[..3].copy_from_slice(b"00-");
+    match incoming {
+        Some((trace, flags)) => {
+            value[3..35].copy_from_slice(trace.as_bytes());
+            value[53..].copy_from_slice(flags.as_bytes());
+        }
         None => {
             headers.remove(&TRACESTATE);
-            (hex(&random::<16>()), "01".to_string())
+            hex_into(&random::<16>(), &mut value[3..35]);
+            value[53..].copy_from_slice(b"01");
         }
-    };
-    let span = hex(&random::<8>());
-    match HeaderValue::from_str(&format!("00-{trace_id}-{span}-{flags}")) {
+    }
+    value[35] = b'-';
+    hex_into(&random::<8>(), &mut value[36..52]);
+    value[52] = b'-';
+    let trace_id = String::from_utf8_lossy(&value[3..35]).into_owned();
+    match HeaderValue::from_bytes(&value) {
         Ok(v) => {
             headers.insert(TRACEPARENT, v);
         }
@@ -99,14 +109,20 @@ fn next_u64() -> u64 {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
-    out
+}
+
+#[cfg(test)]
+fn hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    hex_into(bytes, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

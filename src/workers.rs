@@ -142,6 +142,7 @@ pub async fn start(
                         }
                     };
                     let _ = listening_tx.send(Ok(()));
+                    tokio::spawn(timer_anchor());
                     serve_with_tls(
                         listener,
                         limits,
@@ -178,3 +179,19 @@ pub async fn start(
     }
     Ok(Workers { stopped })
 }
+
+/// Keeps a timer due within [`ANCHOR_PERIOD`] on this worker's runtime, always.
+///
+/// Why: tokio wakes its driver (a write to an eventfd) whenever a timer is registered that is due before the
+/// driver's next planned wake-up, and when no timer is pending any new one is. A request registers several (the
+/// header-read timeout, the upstream timeout, the body idle timeout), all due seconds away; with this anchor the
+/// driver always plans to wake sooner, so registering them costs no system call. Four wake-ups a second per worker
+/// instead of up to one per request.
+async fn timer_anchor() {
+    loop {
+        tokio::time::sleep(ANCHOR_PERIOD).await;
+    }
+}
+
+/// Shorter than every per-request timeout (the shortest, the upstream timeout, is at least a second).
+const ANCHOR_PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
