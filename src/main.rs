@@ -8,17 +8,14 @@ use fhir_jwt_proxy::config::{Config, LoadOptions};
 use fhir_jwt_proxy::log_format::JsonLines;
 use fhir_jwt_proxy::{check, demo, server};
 
-/// mimalloc instead of glibc's malloc: in the load profile glibc spent 7% of the proxy's CPU in malloc/free and
-/// grew and shrank its per-thread arena with mprotect(2) hundreds of times a second; mimalloc's thread-local free
-/// lists did the same work for 4% more requests a second (benches/load.sh, interleaved).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Dropped at the end of main: flushes the log lines still queued.
     let _log_flush = init_tracing(cli.log_format);
+    // Requests are served by the worker threads (src/workers.rs), each with a runtime of its own; this one runs
+    // the admin listener, key refreshers, reloads and the commands, which one thread keeps up with.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
