@@ -8,6 +8,13 @@ use fhir_jwt_proxy::config::{Config, LoadOptions};
 use fhir_jwt_proxy::log_format::JsonLines;
 use fhir_jwt_proxy::{check, demo, server};
 
+/// mimalloc instead of glibc's malloc. Under callgrind glibc's malloc and free took ~13,500 instructions of a
+/// cached-token request (~15%), mimalloc about a third of that; in the load harness +5% requests/s and 1.2 µs less
+/// CPU per request, interleaved against the same build on glibc. Built without transparent huge pages: with them,
+/// 100,000 cached tokens took 79 MiB of RSS, without them 61 (glibc: 66).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Dropped at the end of main: flushes the log lines still queued.
