@@ -17,6 +17,8 @@
 # contender alike. The table gives medians over the rounds with [min–max], the ratio to nginx in the same round,
 # p99, the contender's CPU per request and its context switches per request (summed over its threads, from
 # /proc). With STRACE=1 a short extra run per contender counts system calls per request (strace -c -f).
+# MEMORY=0 skips that last part. BASELINE=path/to/an/older/fhir-jwt-proxy adds that build as one more contender, run exactly like "proxy", so a
+# change is measured against the build before it in the same interleaved rounds.
 # Last, 100,000 distinct tokens (the 1,000 of the rounds and FRESH=99,000 more) are verified and cached, and the
 # proxy's RSS is read.
 set -euo pipefail
@@ -145,11 +147,19 @@ $SERVER target/release/fhir-jwt-proxy --log-format json run --allow-insecure-htt
   --listen "127.0.0.1:$NOCACHE_PORT" --admin-listen "127.0.0.1:$NOCACHE_ADMIN" --token-cache-bytes 0 \
   2>/dev/null & PIDS+=($!); NOCACHE_PID=$!
 
+if [ -n "${BASELINE:-}" ]; then
+  BASE_PORT=$(free_port); BASE_ADMIN=$(free_port)
+  $SERVER "$BASELINE" --log-format json run --allow-insecure-http \
+    --config "$OUT/config.json" --upstream "http://127.0.0.1:$UP_PORT" \
+    --listen "127.0.0.1:$BASE_PORT" --admin-listen "127.0.0.1:$BASE_ADMIN" \
+    2>/dev/null & PIDS+=($!); BASE_PID=$!
+fi
+
 wait_http "http://127.0.0.1:$UP_PORT/"
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 wait_http "http://127.0.0.1:$HAPROXY_PORT/"
 wait_http "http://127.0.0.1:$BARE_PORT/"
-for admin in $PROXY_ADMIN $NOCACHE_ADMIN; do
+for admin in $PROXY_ADMIN $NOCACHE_ADMIN ${BASE_ADMIN:-}; do
   for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$admin/readyz" && break; sleep 0.05; done
 done
 # nginx's workers serve the requests (the master only supervises): measure the worker.
@@ -158,6 +168,9 @@ NGINX_PID=$(pgrep -P "$(cat "$OUT/nginx.pid")" | tr '\n' ' ')
 NAMES=("nginx" "bare hyper hop" "proxy" "proxy, no cache" "haproxy jwt")
 PORTS=("$NGINX_PORT" "$BARE_PORT" "$PROXY_PORT" "$NOCACHE_PORT" "$HAPROXY_PORT")
 PROCS=("$NGINX_PID" "$BARE_PID" "$PROXY_PID" "$NOCACHE_PID" "$HAPROXY_PID")
+if [ -n "${BASELINE:-}" ]; then
+  NAMES+=("baseline build"); PORTS+=("$BASE_PORT"); PROCS+=("$BASE_PID")
+fi
 
 # Every contender must answer the harness's request with 200 before it is measured: a 401 is not a figure.
 TOKEN=$(head -1 "$OUT/pool.txt")
@@ -229,6 +242,7 @@ for n in names:
           f"| {med([float(r[6]) for r in rs], '{:.2f}')} | {syscalls.get(n, '-')} | {sum(int(r[7]) for r in rs)} |")
 PY
 
+[ "${MEMORY:-1}" = 1 ] || exit 0
 # Memory: keep sending fresh tokens until 100,000 distinct ones have been verified and cached, then read RSS.
 misses() { curl -s "http://127.0.0.1:$PROXY_ADMIN/metrics" | awk '/^fhir_jwt_proxy_token_cache_total\{result="miss"\}/ {print int($2)}'; }
 for _ in $(seq 1 12); do
