@@ -626,3 +626,22 @@ async fn workers_each_serve_their_own_connections_and_share_the_token_cache() {
     p.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn one_worker_listens_without_so_reuseport_so_no_other_socket_can_share_its_port() {
+    let w = World::new().await;
+    let p = w.proxy_with(|s| s.workers = 1).await;
+    let other = tokio::net::TcpSocket::new_v4().expect("socket");
+    other.set_reuseport(true).expect("reuseport");
+    assert!(
+        other.bind(p.addr).is_err(),
+        "a second SO_REUSEPORT socket bound the port of a single-worker proxy"
+    );
+    // With several workers the sockets share the port, which is what SECURITY.md warns about.
+    let shared = w.proxy_with(|s| s.workers = 2).await;
+    let joiner = tokio::net::TcpSocket::new_v4().expect("socket");
+    joiner.set_reuseport(true).expect("reuseport");
+    assert!(joiner.bind(shared.addr).is_ok());
+    drop(joiner);
+    assert_eq!(status(&shared, "/metadata", None).await, 200);
+}
