@@ -165,8 +165,10 @@ pub struct RunArgs {
     pub ready_when: ReadyWhenArg,
     /// Worker threads serving requests, each on its own core with its own listening socket (SO_REUSEPORT) and its
     /// own upstream connections; 0 means one per core this process may use (its CPU affinity and cgroup quota).
-    #[arg(long, env = "FHIR_JWT_PROXY_WORKERS", default_value_t = 0)]
-    pub workers: usize,
+    /// At most 1024.
+    #[arg(long, env = "FHIR_JWT_PROXY_WORKERS", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=defaults::MAX_WORKERS))]
+    pub workers: u16,
     /// A proxy for discovery, JWKS and AuditEvent requests (never for the upstream FHIR server); without it,
     /// HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment apply.
     #[arg(long, env = "FHIR_JWT_PROXY_EGRESS_PROXY")]
@@ -352,7 +354,7 @@ impl RunArgs {
                 Some(url) => EgressProxy::Explicit(url.clone()),
                 None => EgressProxy::Environment,
             },
-            workers: self.workers,
+            workers: usize::from(self.workers),
             ready_when: match self.ready_when {
                 ReadyWhenArg::Any => ReadyWhen::Any,
                 ReadyWhenArg::All => ReadyWhen::All,

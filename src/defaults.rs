@@ -35,3 +35,6 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 pub const DRAIN_TIMEOUT_SECS: u64 = 30;
 /// How often the config file is checked for changes, in milliseconds.
 pub const CONFIG_POLL_INTERVAL_MS: u64 = 2000;
+/// The most worker threads `--workers` accepts: far beyond any core count a proxy runs on, and a bound on the
+/// threads, sockets and upstream pools one flag can ask for.
+pub const MAX_WORKERS: i64 = 1024;

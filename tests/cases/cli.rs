@@ -177,6 +177,19 @@ async fn usage_errors_exit_2_and_help_documents_the_environment() {
         Some(2),
         "Q15: leeway above 600 is a usage error"
     );
+    let mut c = bin();
+    c.args([
+        "run",
+        "--workers",
+        "1025",
+        "--config",
+        "x",
+        "--upstream",
+        "http://x",
+    ]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "more than 1024 workers");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--workers"));
 }
 
 #[tokio::test]
