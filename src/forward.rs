@@ -572,16 +572,23 @@ fn client_ip_value(ip: std::net::IpAddr) -> HeaderValue {
 /// The verified identity, for the upstream. Every value was checked header-safe when the token was verified.
 fn add_identity(headers: &mut HeaderMap, token: &VerifiedToken) {
     let [fhir_user, subject, client_id, scopes, issuer] = &IDENTITY_HEADERS;
-    let values = [
+    // The user's own values are made per request; the class's (issuer, client, scopes) once per class.
+    for (name, value) in [
         (fhir_user, token.fhir_user().map(|u| u.reference())),
         (subject, token.subject()),
-        (client_id, token.client_id()),
-        (scopes, token.scopes()),
-        (issuer, Some(token.issuer())),
-    ];
-    for (name, value) in values {
+    ] {
         if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
             headers.insert(name.clone(), v);
+        }
+    }
+    let [issuer_value, client_value, scopes_value] = token.class_header_values();
+    for (name, value) in [
+        (issuer, issuer_value),
+        (client_id, client_value),
+        (scopes, scopes_value),
+    ] {
+        if let Some(v) = value {
+            headers.insert(name.clone(), v.clone());
         }
     }
     for (name, value) in token.mapped_headers() {

@@ -50,15 +50,16 @@ macro_rules! request_line {
     ($level:ident, $rid:expr, $method:expr, $trace:expr, $status:expr, $outcome:expr, $latency_us:expr $(, $($extra:tt)+)?) => {
         tracing::$level!(
             request_id = $rid,
-            method = %$method,
+            // Strings, not `%` (Display): a `&str` field is written as it is, without the formatting machinery.
+            method = $method.as_str(),
             interaction = $trace.interaction,
             resource_type = $trace.resource_type,
             status = $status,
             outcome = $outcome,
             provider = $trace.provider,
-            client_id = %$trace.client_id,
+            client_id = &*$trace.client_id,
             roles = $trace.roles.as_deref().unwrap_or("-"),
-            trace_id = %$trace.trace_id,
+            trace_id = $trace.trace_id.as_str(),
             latency_us = $latency_us,
             $($($extra)+,)?
             "request"

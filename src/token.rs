@@ -402,6 +402,7 @@ pub fn identify(
             smart: true,
             grants,
             roles: None,
+            headers: Default::default(),
         };
         return VerifiedToken::new(
             Arc::new(class),
@@ -451,6 +452,7 @@ pub fn identify(
         smart: enforce,
         grants,
         roles: (mode == PrimaryAuthorization::Roles).then(|| role_grant(claims, &config.roles)),
+        headers: Default::default(),
     };
     VerifiedToken::new(
         Arc::new(class),

@@ -264,6 +264,7 @@ mod tests {
             smart: true,
             grants: scope::parse(scopes).expect("scopes"),
             roles: None,
+            headers: Default::default(),
         };
         VerifiedToken::new(
             Arc::new(class),
@@ -283,9 +284,24 @@ mod tests {
     fn tokens_of_one_class_share_it_and_keep_their_own_strings() {
         let cache = cache();
         let a = cache.share_class(token("a", "patient/*.read openid"));
+        // The class's header values, once made, do not keep the next token of the class from sharing it.
+        let [issuer, client, scopes] = a.class_header_values();
+        assert_eq!(
+            issuer.as_ref().map(|v| v.as_bytes()),
+            Some(&b"https://idp.example"[..])
+        );
+        assert_eq!(client.as_ref().map(|v| v.as_bytes()), Some(&b"portal"[..]));
+        assert_eq!(
+            scopes.as_ref().map(|v| v.as_bytes()),
+            Some(&b"patient/*.read openid"[..])
+        );
         let b = cache.share_class(token("b", "patient/*.read openid"));
         let c = cache.share_class(token("c", "patient/Observation.rs"));
         assert!(Arc::ptr_eq(a.class(), b.class()));
+        assert!(std::ptr::eq(
+            a.class_header_values(),
+            b.class_header_values()
+        ));
         assert!(!Arc::ptr_eq(a.class(), c.class()));
         assert_eq!((a.subject(), b.subject()), (Some("a"), Some("b")));
         assert_eq!(b.scopes(), Some("patient/*.read openid"));

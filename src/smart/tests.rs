@@ -19,6 +19,7 @@ fn token_as(scp: &str, fhir_user: &str, smart: bool) -> VerifiedToken {
         smart,
         grants: scope::parse(scp).expect("valid scopes"),
         roles: None,
+        headers: Default::default(),
     };
     VerifiedToken::new(
         std::sync::Arc::new(class),

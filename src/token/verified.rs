@@ -5,7 +5,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU8;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -144,7 +144,23 @@ pub struct TokenClass {
     pub grants: GrantSet,
     /// Q10: what the token's roles allow; `None` unless roles authorize this token.
     pub roles: Option<RoleGrant>,
+    /// The identity header values of the class, made on first use.
+    pub headers: ClassHeaders,
 }
+
+/// The identity header values every token of a class sends alike (issuer, client id, scopes), validated and copied
+/// once per class instead of once per request. Derived from the class's other fields, so it takes no part in
+/// comparing classes (the token cache finds a token's shared class by equality).
+#[derive(Debug, Default)]
+pub struct ClassHeaders(OnceLock<[Option<http::HeaderValue>; 3]>);
+
+impl PartialEq for ClassHeaders {
+    fn eq(&self, _: &ClassHeaders) -> bool {
+        true
+    }
+}
+
+impl Eq for ClassHeaders {}
 
 /// The roles a primary token names that the file defines, and the data actions they allow together.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -319,6 +335,20 @@ impl VerifiedToken {
         self.fhir_user.map(|at| FhirUser {
             reference: &self.text[start..],
             at,
+        })
+    }
+
+    /// `[issuer, client id, scopes]` as header values; `None` where the claim is absent (every present value was
+    /// checked header-safe when the token was verified).
+    pub fn class_header_values(&self) -> &[Option<http::HeaderValue>; 3] {
+        let class = &self.class;
+        class.headers.0.get_or_init(|| {
+            let value = |s: Option<&str>| s.and_then(|s| http::HeaderValue::from_str(s).ok());
+            [
+                value(Some(&class.issuer)),
+                value(class.client_id.as_deref()),
+                value(class.scopes.as_deref()),
+            ]
         })
     }
 

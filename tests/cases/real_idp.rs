@@ -122,7 +122,8 @@ impl Idp {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         // oidc-provider may print notices on stdout too: the ready line is the one that says so.
-        let line = tokio::time::timeout(Duration::from_secs(20), async {
+        // Generous: node starts in ~1 s alone, but many times slower while the rest of the suite loads both cores.
+        let line = tokio::time::timeout(Duration::from_secs(60), async {
             loop {
                 match lines.next_line().await {
                     Ok(Some(l)) if l.starts_with("ready ") => return Some(l),
