@@ -45,7 +45,9 @@ cargo build --release --quiet --bin fhir-jwt-proxy --example bench_issuer --exam
 if [ "$(nproc)" -ge 2 ]; then LOADGEN="taskset -c 0"; SERVER="taskset -c 1"; else LOADGEN=""; SERVER=""; fi
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# SIGTERM, not SIGINT: a script's background jobs start with SIGINT ignored, so bare_hop and haproxy would outlive
+# the harness (the proxy and nginx handle both).
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
