@@ -319,8 +319,20 @@ fn parse_jwk(value: serde_json::Value) -> Result<VerificationKey, String> {
             let bad = || format!("{kid_note}: bad RSA components");
             let n = decode_unsigned(n).ok_or_else(bad)?;
             let e = decode_unsigned(e).ok_or_else(bad)?;
-            if n.len() < 256 {
+            // What the verifiers accept (aws-lc-rs's 2048..=8192-bit range, an odd exponent of at least 3), checked
+            // here so that a key no token could ever pass is skipped with its reason, not kept as usable.
+            let bits = n.len() * 8 - n[0].leading_zeros() as usize;
+            if bits < 2048 {
                 return Err(format!("{kid_note}: RSA modulus shorter than 2048 bits"));
+            }
+            if bits > 8192 {
+                return Err(format!("{kid_note}: RSA modulus longer than 8192 bits"));
+            }
+            let odd = e.last().is_some_and(|b| b & 1 == 1);
+            if !odd || (e.len() == 1 && e[0] < 3) || e.len() > 8 {
+                return Err(format!(
+                    "{kid_note}: RSA exponent is not an odd number from 3 up"
+                ));
             }
             let components = RsaPublicKeyComponents {
                 n: &n[..],
@@ -577,5 +589,29 @@ mod tests {
         .expect("set");
         assert_eq!(set.keys.len(), 1);
         assert!(set.skipped[0].contains("bad"), "{:?}", set.skipped);
+    }
+
+    #[test]
+    fn b8_rsa_keys_no_token_could_pass_are_skipped_with_their_reason() {
+        let mut short = vec![0x7fu8];
+        short.extend([0xffu8; 255]);
+        let short = URL_SAFE_NO_PAD.encode(short);
+        let set = parse_jwks(
+            "u",
+            &doc(serde_json::json!({"keys": [
+                {"kty": "RSA", "kid": "2047-bits", "n": short, "e": "AQAB"},
+                {"kty": "RSA", "kid": "even-e", "n": N, "e": "AQAA"},
+                {"kty": "RSA", "kid": "e-is-1", "n": N, "e": "AQ"},
+                {"kty": "RSA", "kid": "ok", "n": N, "e": "AQAB"},
+            ]})),
+            meta(),
+        )
+        .expect("set");
+        assert_eq!(set.keys.len(), 1, "{:?}", set.skipped);
+        assert!(
+            set.skipped[0].contains("2047-bits") && set.skipped[0].contains("shorter than 2048")
+        );
+        assert!(set.skipped[1].contains("even-e") && set.skipped[1].contains("exponent"));
+        assert!(set.skipped[2].contains("e-is-1") && set.skipped[2].contains("exponent"));
     }
 }

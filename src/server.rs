@@ -154,7 +154,8 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
     // A template: each worker gets its own connections to the upstream (Upstream::for_worker).
     let upstream = Arc::new(Upstream::new(settings.upstream.clone(), &extra_roots)?);
 
-    let sockets = workers::bind(settings.listen, worker_count(settings.workers))?;
+    let sockets =
+        workers::bind(settings.listen, worker_count(settings.workers)).map_err(bind_error)?;
     let addr = sockets.addr;
     let admin_listener = bind(settings.admin_listen).await?;
     let admin_addr = admin_listener
@@ -187,7 +188,9 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         pages: Default::default(),
     };
     let limits = settings.limits;
-    let main = workers::start(sockets, &proxy, limits, main_rx, tls).await?;
+    let main = workers::start(sockets, &proxy, limits, main_rx, tls)
+        .await
+        .map_err(bind_error)?;
     let draining = Arc::new(AtomicBool::new(false));
     let admin = {
         let admin = Admin {
@@ -231,6 +234,14 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
         main,
         admin,
     })
+}
+
+/// A worker's bind failure is the listener's: reported (and matched, by the demo's port fallback) as one.
+fn bind_error(error: WorkerError) -> StartError {
+    match error {
+        WorkerError::Bind { addr, source } => StartError::Bind { addr, source },
+        other => StartError::Workers(other),
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {

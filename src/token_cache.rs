@@ -97,6 +97,12 @@ fn class_bytes(class: &TokenClass) -> usize {
         + grants.capacity() * std::mem::size_of::<Grant>()
         + constraints
         + 4 * ALLOCATION
+        // The class's identity header values (made on first use, counted from the start): copies of the issuer,
+        // client id and scopes.
+        + class.issuer.len()
+        + class.client_id.as_ref().map_or(0, |c| c.len())
+        + class.scopes.as_ref().map_or(0, |s| s.len())
+        + 3 * ALLOCATION
 }
 
 /// One verified token, stored inline in the cache's own entry (no allocation of its own): 32 bytes.

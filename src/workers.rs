@@ -54,18 +54,31 @@ pub struct BoundSockets {
     sockets: Vec<TcpSocket>,
 }
 
-/// Bind `count` sockets to `addr`. Port 0 is resolved by the first socket; the rest bind the port it got.
+/// Bind `count` sockets to `addr`.
+///
+/// A probe socket without `SO_REUSEPORT` binds first: it fails when anything holds the port, including another
+/// process's `SO_REUSEPORT` group (a second instance of the proxy would otherwise silently take half the
+/// connections), and it resolves port 0. The workers' sockets then bind the port it got.
 pub fn bind(addr: SocketAddr, count: usize) -> Result<BoundSockets, WorkerError> {
     let bind_error = |source| WorkerError::Bind { addr, source };
-    let mut sockets = Vec::with_capacity(count);
-    let mut resolved = addr;
-    for _ in 0..count.max(1) {
-        let socket = if addr.is_ipv4() {
+    let new_socket = || {
+        if addr.is_ipv4() {
             TcpSocket::new_v4()
         } else {
             TcpSocket::new_v6()
         }
-        .map_err(bind_error)?;
+    };
+    let mut resolved = addr;
+    if count > 1 {
+        let probe = new_socket().map_err(bind_error)?;
+        // As the listeners: a port whose last connections are in TIME_WAIT is free, one with a listener is not.
+        probe.set_reuseaddr(true).map_err(bind_error)?;
+        probe.bind(addr).map_err(bind_error)?;
+        resolved = probe.local_addr().map_err(bind_error)?;
+    }
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let socket = new_socket().map_err(bind_error)?;
         socket.set_reuseaddr(true).map_err(bind_error)?;
         #[cfg(all(unix, not(target_os = "solaris"), not(target_os = "illumos")))]
         if count > 1 {
@@ -110,7 +123,9 @@ pub async fn start(
     let mut stopped = Vec::new();
     let mut listening = Vec::new();
     // One cap for the listener as a whole, not one per worker.
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let permits = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     for (index, socket) in sockets.sockets.into_iter().enumerate() {
         let proxy = Arc::new(proxy.for_worker());
         let shutdown = shutdown.clone();
@@ -156,22 +171,25 @@ pub async fn start(
                     )
                     .await;
                 });
-                // The runtime (and the upstream connections' tasks) end with the thread.
-                drop(runtime);
+                // The runtime (and the upstream connections' tasks) end with the thread; a blocking task still
+                // running (a DNS lookup) gets a second, not the rest of the shutdown.
+                runtime.shutdown_timeout(std::time::Duration::from_secs(1));
                 let _ = stopped_tx.send(());
             })
             .map_err(|source| WorkerError::Thread { index, source })?;
         stopped.push(stopped_rx);
         listening.push(listening_rx);
     }
-    for ready in listening {
+    // On an error the workers already listening stop with the caller's shutdown sender, which `server::start`
+    // drops when it returns the error.
+    for (index, ready) in listening.into_iter().enumerate() {
         match ready.await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(error),
             // The thread ended without a word: it panicked while starting.
             Err(_) => {
                 return Err(WorkerError::Thread {
-                    index: stopped.len(),
+                    index,
                     source: std::io::Error::other("worker thread ended while starting"),
                 })
             }

@@ -644,4 +644,20 @@ async fn one_worker_listens_without_so_reuseport_so_no_other_socket_can_share_it
     assert!(joiner.bind(shared.addr).is_ok());
     drop(joiner);
     assert_eq!(status(&shared, "/metadata", None).await, 200);
+    // But a second proxy on a taken port fails to start, with several workers too, instead of sharing it.
+    let mut settings = settings(&w.upstream.base_url());
+    settings.listen = shared.addr;
+    settings.workers = 2;
+    let config = fhir_jwt_proxy::config::Config::from_json(
+        w.config().to_string().as_bytes(),
+        fhir_jwt_proxy::config::LoadOptions {
+            allow_insecure_http: true,
+        },
+    )
+    .expect("config");
+    match fhir_jwt_proxy::server::start(config, settings).await {
+        Err(fhir_jwt_proxy::server::StartError::Bind { addr, .. }) => assert_eq!(addr, shared.addr),
+        other => panic!("a second proxy started on a taken port: {other:?}"),
+    }
+    assert_eq!(status(&shared, "/metadata", None).await, 200);
 }
