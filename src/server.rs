@@ -156,6 +156,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
 
     let sockets =
         workers::bind(settings.listen, worker_count(settings.workers)).map_err(bind_error)?;
+    let worker_threads = sockets.worker_count();
     let addr = sockets.addr;
     let admin_listener = bind(settings.admin_listen).await?;
     let admin_addr = admin_listener
@@ -210,7 +211,7 @@ pub async fn start(config: Config, settings: RunSettings) -> Result<Running, Sta
             },
         ))
     };
-    tracing::info!(%addr, %admin_addr, workers = worker_count(settings.workers), "fhir-jwt-proxy listening");
+    tracing::info!(%addr, %admin_addr, workers = worker_threads, "fhir-jwt-proxy listening");
     {
         let snapshot = state.load();
         let config = &snapshot.config;

@@ -126,17 +126,12 @@ impl UpstreamPool {
     /// A pool for the same origin with no connections of its own yet: each worker thread keeps its connections
     /// to itself, so no lock is shared between cores.
     pub fn fresh(&self) -> UpstreamPool {
-        UpstreamPool {
-            connector: self.connector.clone(),
-            scheme: self.scheme.clone(),
-            authority: self.authority.clone(),
-            host: self.host.clone(),
-            inner: Arc::new(PoolInner {
-                idle: Mutex::new(VecDeque::new()),
-                h2: Mutex::new(None),
-                settings: self.inner.settings,
-            }),
-        }
+        UpstreamPool::new(
+            self.connector.clone(),
+            self.scheme.clone(),
+            self.authority.clone(),
+            self.inner.settings,
+        )
     }
 
     /// Send `req` (its URI is origin-form: path and query) and return the response head; the body streams from

@@ -54,6 +54,13 @@ pub struct BoundSockets {
     sockets: Vec<TcpSocket>,
 }
 
+impl BoundSockets {
+    /// How many workers these sockets are for.
+    pub fn worker_count(&self) -> usize {
+        self.sockets.len()
+    }
+}
+
 /// Bind `count` sockets to `addr`.
 ///
 /// A probe socket without `SO_REUSEPORT` binds first: it fails when anything holds the port, including another

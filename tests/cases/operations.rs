@@ -528,19 +528,23 @@ async fn connections_beyond_the_limit_are_closed_at_accept() {
         .await
         .expect("second");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut third = tokio::net::TcpStream::connect(p.addr)
-        .await
-        .expect("the TCP handshake itself completes");
-    let _ = third
-        .write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await;
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut buf)).await;
-    assert!(
-        read.is_ok() && !String::from_utf8_lossy(&buf).contains("200 OK"),
-        "a third connection was served: {:?}",
-        String::from_utf8_lossy(&buf)
-    );
+    // Four more: with a cap per worker (2 × 3) some of them would land on a worker with room; with one cap, none.
+    for extra in 0..4 {
+        let mut more = tokio::net::TcpStream::connect(p.addr)
+            .await
+            .expect("the TCP handshake itself completes");
+        let _ = more
+            .write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), more.read_to_end(&mut buf)).await;
+        assert!(
+            read.is_ok() && !String::from_utf8_lossy(&buf).contains("200 OK"),
+            "connection {} beyond the cap was served: {:?}",
+            extra + 3,
+            String::from_utf8_lossy(&buf)
+        );
+    }
     // Freeing a slot lets the next connection in.
     drop(first);
     drop(second);

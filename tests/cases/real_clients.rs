@@ -95,16 +95,7 @@ async fn paging_through_the_proxy_returns_the_confined_search_and_binds_pages_to
         assert_eq!(ids, ["p1", "p2", "p3"], "{style:?}");
 
         // Patient 123's continuation, presented by patient 456 (or made up): refused, the server never asked.
-        let first: Value = client()
-            .get(url(&p, "/Observation?_count=2"))
-            .bearer_auth(&t123)
-            .send()
-            .await
-            .expect("answer")
-            .bytes()
-            .await
-            .map(|b| serde_json::from_slice::<Value>(&b).expect("json"))
-            .expect("body");
+        let first: Value = get(&p, "/Observation?_count=2", Some(&t123)).await.body;
         let next = first["link"]
             .as_array()
             .expect("links")
@@ -147,16 +138,7 @@ async fn paging_through_the_proxy_returns_the_confined_search_and_binds_pages_to
         let sys = system_token(&w);
         let (ids, _) = all_pages(&p, "/Observation?_count=3", &sys).await;
         assert_eq!(ids.len(), 8);
-        let sys_first: Value = client()
-            .get(url(&p, "/Observation?_count=3"))
-            .bearer_auth(&sys)
-            .send()
-            .await
-            .expect("answer")
-            .bytes()
-            .await
-            .map(|b| serde_json::from_slice::<Value>(&b).expect("json"))
-            .expect("body");
+        let sys_first: Value = get(&p, "/Observation?_count=3", Some(&sys)).await.body;
         let sys_next = sys_first["link"][1]["url"]
             .as_str()
             .expect("next")
