@@ -17,11 +17,9 @@
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 use fhir_jwt_proxy::server::Running;
@@ -45,23 +43,14 @@ pub(super) async fn start_fhir() -> Fhir {
     tokio::task::spawn_blocking(ensure_installed)
         .await
         .expect("install");
-    let mut child = tokio::process::Command::new("node")
-        .arg(format!("{FHIR_DIR}/server.mjs"))
-        .arg("--exit-with-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the FHIR server starts")
-        .expect("read")
-        .expect("a line");
-    let base = line.strip_prefix("ready ").expect("ready line").to_string();
+    let (child, base) = start_node_server("the FHIR server", || {
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg(format!("{FHIR_DIR}/server.mjs"))
+            .arg("--exit-with-stdin")
+            .stdin(Stdio::piped());
+        cmd
+    })
+    .await;
     Fhir {
         _child: child,
         base,

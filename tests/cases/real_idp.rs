@@ -43,7 +43,6 @@ use base64::Engine;
 use fhir_jwt_proxy::config::AuthorityRole;
 use fhir_jwt_proxy::server::{RunSettings, Running};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
@@ -106,36 +105,17 @@ impl Idp {
         tokio::task::spawn_blocking(ensure_installed)
             .await
             .expect("install");
-        let mut cmd = tokio::process::Command::new("node");
-        cmd.arg(format!("{IDP_DIR}/server.mjs"))
-            .args(["--port", &port.to_string()]);
-        if let Some(keys) = keys {
-            cmd.arg("--keys").arg(keys);
-        }
-        cmd.args(extra);
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node runs");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        // oidc-provider may print notices on stdout too: the ready line is the one that says so.
-        // Generous: node starts in ~1 s alone, but many times slower while the rest of the suite loads both cores.
-        let line = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                match lines.next_line().await {
-                    Ok(Some(l)) if l.starts_with("ready ") => return Some(l),
-                    Ok(Some(_)) => continue,
-                    _ => return None,
-                }
+        let (child, base) = start_node_server("the OpenID Provider", || {
+            let mut cmd = tokio::process::Command::new("node");
+            cmd.arg(format!("{IDP_DIR}/server.mjs"))
+                .args(["--port", &port.to_string()]);
+            if let Some(keys) = keys {
+                cmd.arg("--keys").arg(keys);
             }
+            cmd.args(extra);
+            cmd
         })
-        .await
-        .expect("the provider starts")
-        .expect("a ready line (node exited: is the port still taken?)");
-        let base = line.strip_prefix("ready ").expect("ready line").to_string();
+        .await;
         let port = base
             .rsplit(':')
             .next()

@@ -42,6 +42,82 @@ pub fn npm_ci_once(dir: &str, marker: &str) {
     done.push(dir.to_string());
 }
 
+/// A node server of the end-to-end peers (the OpenID Provider, the FHIR server), started until it prints
+/// `ready BASE` on stdout (other lines before it are skipped): the child and BASE.
+///
+/// node starts in ~1 s alone and a few times slower while the rest of the suite loads both cores. A start that has
+/// not said "ready" after 40 s is stuck (seen once on CI, never reproduced): it is killed and `command` tried again;
+/// only a server that fails three times fails the test, with what node wrote on stderr each time.
+pub async fn start_node_server(
+    what: &str,
+    mut command: impl FnMut() -> tokio::process::Command,
+) -> (tokio::process::Child, String) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        match try_start_node_server(command(), Duration::from_secs(40)).await {
+            Ok(started) => return started,
+            Err(why) => failures.push(why),
+        }
+    }
+    panic!("{what} did not start: {failures:#?}");
+}
+
+async fn try_start_node_server(
+    mut command: tokio::process::Command,
+    patience: Duration,
+) -> Result<(tokio::process::Child, String), String> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("node does not run: {e}"))?;
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err("no stdout or stderr pipe".into());
+    };
+    // stderr is drained all along (a full pipe would block node); its last lines are kept for the failure message.
+    let stderr = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut kept = std::collections::VecDeque::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if kept.len() == 40 {
+                kept.pop_front();
+            }
+            kept.push_back(line);
+        }
+        Vec::from(kept).join("\n")
+    });
+    let mut lines = BufReader::new(stdout).lines();
+    let started = std::time::Instant::now();
+    let ready = tokio::time::timeout(patience, async {
+        loop {
+            match lines.next_line().await {
+                Ok(Some(line)) => match line.strip_prefix("ready ") {
+                    Some(base) => return Some(base.to_string()),
+                    None => continue,
+                },
+                _ => return None,
+            }
+        }
+    })
+    .await;
+    match ready {
+        Ok(Some(base)) => Ok((child, base)),
+        outcome => {
+            let _ = child.kill().await;
+            let stderr = stderr.await.unwrap_or_default();
+            Err(match outcome {
+                Err(_) => format!(
+                    "no ready line after {:?}; stderr: {stderr}",
+                    started.elapsed()
+                ),
+                _ => format!("node exited before its ready line; stderr: {stderr}"),
+            })
+        }
+    }
+}
+
 /// Debian's Chromium for the browser tests, installed once per test run when missing (`.ci/run` installs it first;
 /// a plain `cargo test` on a fresh machine, run as root as here, installs it on demand). Nothing downloads a browser
 /// of its own.
