@@ -5,6 +5,7 @@
 //! Out: the upstream's response with hop-by-hop headers removed and its body streamed, or
 //! [`RequestError::UpstreamUnavailable`] (502) / [`RequestError::UpstreamTimeout`] (504).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -128,13 +129,73 @@ impl Upstream {
     }
 
     /// Send the request upstream and stream the answer back.
-    pub async fn forward(
+    ///
+    /// Not an `async fn`: the request is rewritten before the future exists, so the future holds the request once
+    /// (an `async fn` keeps its argument and its rebinding side by side) and never the token. One deadline covers
+    /// the response head and then, reset, a small body.
+    pub fn forward<'s>(
+        &'s self,
+        req: Request<RequestBody>,
+        identity: Option<&VerifiedToken>,
+        client: SocketAddr,
+        client_tls: bool,
+    ) -> impl Future<Output = Result<Response<ProxyBody>, RequestError>> + use<'s> {
+        let prepared = self.rewrite(req, identity, client, client_tls);
+        async move {
+            let timeout = self.settings.timeout;
+            let deadline = tokio::time::sleep(timeout);
+            tokio::pin!(deadline);
+            let response = tokio::select! {
+                biased;
+                sent = self.pool.send(prepared?) => match sent {
+                    // The client's own body failed (bad chunk framing, cut off): the client's fault, 400.
+                    Err(e) if e.caused_by_request_body() => return Err(RequestError::MalformedBody),
+                    Err(e) => return Err(RequestError::UpstreamUnavailable(Box::new(e))),
+                    Ok(response) => response,
+                },
+                () = &mut deadline => return Err(RequestError::UpstreamTimeout),
+            };
+            let (mut parts, body) = response.into_parts();
+            remove_hop_by_hop(&mut parts.headers);
+            // A small body of known length is read whole first, so the answer leaves in one write with its
+            // headers (a loopback or LAN write costs more than the copy); anything larger or of unknown length
+            // streams.
+            let small = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok())
+                .is_some_and(|n| n <= SMALL_BODY_BYTES);
+            if small {
+                deadline
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + timeout);
+                return tokio::select! {
+                    biased;
+                    collected = body.collect() => match collected {
+                        Ok(c) => Ok(Response::from_parts(parts, full(c.to_bytes()))),
+                        Err(e) => Err(RequestError::UpstreamUnavailable(Box::new(e))),
+                    },
+                    () = &mut deadline => Err(RequestError::UpstreamTimeout),
+                };
+            }
+            // Between two frames the upstream gets the same time it had for its headers; a stalled stream is
+            // aborted.
+            let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
+            let body = IdleTimeoutBody::new(body, timeout).boxed();
+            Ok(Response::from_parts(parts, body))
+        }
+    }
+
+    /// The request as the upstream gets it: onto the upstream base, HTTP/1.1 (the pool picks the protocol),
+    /// hop-by-hop headers and (unless forwarded on purpose) the token removed, forwarding and identity headers set.
+    fn rewrite(
         &self,
         mut req: Request<RequestBody>,
         identity: Option<&VerifiedToken>,
         client: SocketAddr,
         client_tls: bool,
-    ) -> Result<Response<ProxyBody>, RequestError> {
+    ) -> Result<Request<RequestBody>, RequestError> {
         *req.uri_mut() = self.upstream_uri(req.uri())?;
         *req.version_mut() = http::Version::HTTP_11;
         let headers = req.headers_mut();
@@ -147,81 +208,56 @@ impl Upstream {
         if let Some(token) = identity {
             add_identity(headers, token);
         }
-
-        let response = match tokio::time::timeout(self.settings.timeout, self.pool.send(req)).await
-        {
-            Err(_) => return Err(RequestError::UpstreamTimeout),
-            // The client's own body failed (bad chunk framing, cut off): the client's fault, 400.
-            Ok(Err(e)) if e.caused_by_request_body() => return Err(RequestError::MalformedBody),
-            Ok(Err(e)) => return Err(RequestError::UpstreamUnavailable(Box::new(e))),
-            Ok(Ok(response)) => response,
-        };
-        let (mut parts, body) = response.into_parts();
-        remove_hop_by_hop(&mut parts.headers);
-        // A small body of known length is read whole first, so the answer leaves in one write with its headers
-        // (a loopback or LAN write costs more than the copy); anything larger or of unknown length streams.
-        let small = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n <= SMALL_BODY_BYTES);
-        if small {
-            let collected = tokio::time::timeout(self.settings.timeout, body.collect()).await;
-            return match collected {
-                Ok(Ok(c)) => Ok(Response::from_parts(parts, full(c.to_bytes()))),
-                Ok(Err(e)) => Err(RequestError::UpstreamUnavailable(Box::new(e))),
-                Err(_) => Err(RequestError::UpstreamTimeout),
-            };
-        }
-        // Between two frames the upstream gets the same time it had for its headers; a stalled stream is aborted.
-        let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
-        let body = IdleTimeoutBody::new(body, self.settings.timeout).boxed();
-        Ok(Response::from_parts(parts, body))
+        Ok(req)
     }
 
     /// Send the request as the SMART decision says: unchanged, or rewritten into the compartment (F7), in which
     /// case a read by id comes back as the single matching resource or 404.
-    pub async fn forward_decided(
-        &self,
+    ///
+    /// Not an `async fn`, for the reason given at [`Upstream::forward`].
+    #[allow(clippy::manual_async_fn)]
+    pub fn forward_decided<'a>(
+        &'a self,
         mut req: Request<RequestBody>,
-        identity: &VerifiedToken,
+        identity: &'a VerifiedToken,
         decision: Decision,
         client: SocketAddr,
         client_tls: bool,
-    ) -> Result<Response<ProxyBody>, RequestError> {
-        let Decision::Rewrite {
-            path_and_query,
-            answer,
-        } = decision
-        else {
-            return self.forward(req, Some(identity), client, client_tls).await;
-        };
-        *req.uri_mut() = path_and_query
-            .parse()
-            .map_err(|_| RequestError::InvalidRequest("request target cannot be rewritten"))?;
-        let head = req.method() == Method::HEAD;
-        if answer != Answer::AsIs {
-            // The answer must have a body to check, even for a HEAD read.
-            *req.method_mut() = Method::GET;
-        }
-        // A read turned into a search: the client's conditional header is about the resource, not the search
-        // Bundle; the proxy answers it from the unwrapped resource's version.
-        let if_none_match = match answer {
-            Answer::Unwrap(_) => req.headers_mut().remove(header::IF_NONE_MATCH),
-            _ => None,
-        };
-        let response = self
-            .forward(req, Some(identity), client, client_tls)
-            .await?;
-        match answer {
-            Answer::AsIs => Ok(response),
-            Answer::Unwrap(single) => {
-                let out = unwrap_single(response, &single, head).await?;
-                Ok(not_modified(out, if_none_match.as_ref()))
+    ) -> impl Future<Output = Result<Response<ProxyBody>, RequestError>> + 'a {
+        async move {
+            let Decision::Rewrite {
+                path_and_query,
+                answer,
+            } = decision
+            else {
+                return self.forward(req, Some(identity), client, client_tls).await;
+            };
+            *req.uri_mut() = path_and_query
+                .parse()
+                .map_err(|_| RequestError::InvalidRequest("request target cannot be rewritten"))?;
+            let head = req.method() == Method::HEAD;
+            if answer != Answer::AsIs {
+                // The answer must have a body to check, even for a HEAD read.
+                *req.method_mut() = Method::GET;
             }
-            Answer::InCompartment { owner, matches } => {
-                in_compartment(response, &owner, matches, head).await
+            // A read turned into a search: the client's conditional header is about the resource, not the search
+            // Bundle; the proxy answers it from the unwrapped resource's version.
+            let if_none_match = match answer {
+                Answer::Unwrap(_) => req.headers_mut().remove(header::IF_NONE_MATCH),
+                _ => None,
+            };
+            let response = self
+                .forward(req, Some(identity), client, client_tls)
+                .await?;
+            match answer {
+                Answer::AsIs => Ok(response),
+                Answer::Unwrap(single) => {
+                    let out = unwrap_single(response, &single, head).await?;
+                    Ok(not_modified(out, if_none_match.as_ref()))
+                }
+                Answer::InCompartment { owner, matches } => {
+                    in_compartment(response, &owner, matches, head).await
+                }
             }
         }
     }

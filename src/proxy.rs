@@ -13,6 +13,7 @@
 //! One log line per request: method, status, outcome reason, provider, client id, latency. Never the token,
 //! the path's ids, the query string or a body.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -117,252 +118,267 @@ struct Trace {
 
 impl Proxy {
     /// Serve one request. Infallible: every outcome is a response.
-    pub async fn handle(
+    // An `async fn` would hold its arguments twice (see `Proxy::process`).
+    #[allow(clippy::manual_async_fn)]
+    pub fn handle(
         &self,
         mut req: Request<Incoming>,
         client: SocketAddr,
-    ) -> Response<ProxyBody> {
-        let started = Instant::now();
-        let method = req.method().clone();
-        let snapshot = self.state.load();
-        // H9: identity headers, and mapped claim headers, are the proxy's to set.
-        strip_proxy_headers(
-            req.headers_mut(),
-            &snapshot.config.extensions.mapped_headers,
-        );
-        let request_id = request_id(req.headers());
-        req.headers_mut().insert(REQUEST_ID, request_id.clone());
-        let trace_id = crate::trace_context::continue_trace(req.headers_mut());
-        let origin = req.headers().get(http::header::ORIGIN).cloned();
-        if let Some(cors_settings) = &snapshot.config.cors {
-            // A browser's preflight is the proxy's to answer: no token, never forwarded.
-            if cors::is_preflight(&method, req.headers()) {
-                let mut response = cors::preflight(cors_settings, req.headers());
-                let status = response.status().as_u16();
-                let outcome = if status == 204 {
-                    "preflight"
-                } else {
-                    "preflight_refused"
-                };
-                self.metrics
-                    .request(outcome, status, "-", &NO_CLIENT, started.elapsed());
-                tracing::info!(request_id = request_id.to_str().unwrap_or("-"), %method, status, outcome, "request");
-                response.headers_mut().insert(REQUEST_ID, request_id);
-                return response;
+    ) -> impl Future<Output = Response<ProxyBody>> + '_ {
+        async move {
+            let started = Instant::now();
+            let method = req.method().clone();
+            let snapshot = self.state.load();
+            // H9: identity headers, and mapped claim headers, are the proxy's to set.
+            strip_proxy_headers(
+                req.headers_mut(),
+                &snapshot.config.extensions.mapped_headers,
+            );
+            let request_id = request_id(req.headers());
+            req.headers_mut().insert(REQUEST_ID, request_id.clone());
+            let trace_id = crate::trace_context::continue_trace(req.headers_mut());
+            let origin = req.headers().get(http::header::ORIGIN).cloned();
+            if let Some(cors_settings) = &snapshot.config.cors {
+                // A browser's preflight is the proxy's to answer: no token, never forwarded.
+                if cors::is_preflight(&method, req.headers()) {
+                    let mut response = cors::preflight(cors_settings, req.headers());
+                    let status = response.status().as_u16();
+                    let outcome = if status == 204 {
+                        "preflight"
+                    } else {
+                        "preflight_refused"
+                    };
+                    self.metrics
+                        .request(outcome, status, "-", &NO_CLIENT, started.elapsed());
+                    tracing::info!(request_id = request_id.to_str().unwrap_or("-"), %method, status, outcome, "request");
+                    response.headers_mut().insert(REQUEST_ID, request_id);
+                    return response;
+                }
             }
-        }
 
-        let mut trace = Trace {
-            provider: "-",
-            client_id: Arc::clone(&NO_CLIENT),
-            interaction: "-",
-            resource_type: "-",
-            sub: None,
-            fhir_user: None,
-            resource_id: None,
-            decided: None,
-            roles: None,
-            trace_id,
-        };
-        let result = self.process(req, client, &snapshot, &mut trace).await;
-        let own_work = trace
-            .decided
-            .unwrap_or_else(Instant::now)
-            .duration_since(started);
-        let latency_us = started.elapsed().as_micros() as u64;
-        let rid = request_id.to_str().unwrap_or("-");
-        let (mut response, outcome) = match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                self.metrics.request(
-                    "forwarded",
-                    status,
-                    trace.provider,
-                    &trace.client_id,
-                    own_work,
-                );
-                request_line!(info, rid, method, trace, status, "forwarded", latency_us);
-                (response, "forwarded")
-            }
-            Err(error) => {
-                let (status, reason) = (error.status().as_u16(), error.reason());
-                self.metrics
-                    .request(reason, status, trace.provider, &trace.client_id, own_work);
-                if let RequestError::Forbidden(crate::error::Forbidden::MissingAction {
-                    action,
-                    ..
-                }) = &error
-                {
-                    self.metrics.role_refusal(action);
+            let mut trace = Trace {
+                provider: "-",
+                client_id: Arc::clone(&NO_CLIENT),
+                interaction: "-",
+                resource_type: "-",
+                sub: None,
+                fhir_user: None,
+                resource_id: None,
+                decided: None,
+                roles: None,
+                trace_id,
+            };
+            let result = self.process(req, client, &snapshot, &mut trace).await;
+            let own_work = trace
+                .decided
+                .unwrap_or_else(Instant::now)
+                .duration_since(started);
+            let latency_us = started.elapsed().as_micros() as u64;
+            let rid = request_id.to_str().unwrap_or("-");
+            let (mut response, outcome) = match result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    self.metrics.request(
+                        "forwarded",
+                        status,
+                        trace.provider,
+                        &trace.client_id,
+                        own_work,
+                    );
+                    request_line!(info, rid, method, trace, status, "forwarded", latency_us);
+                    (response, "forwarded")
                 }
-                match &error {
-                    RequestError::UpstreamUnavailable(source) => {
-                        request_line!(warn, rid, method, trace, status, reason, latency_us, error = %source)
+                Err(error) => {
+                    let (status, reason) = (error.status().as_u16(), error.reason());
+                    self.metrics.request(
+                        reason,
+                        status,
+                        trace.provider,
+                        &trace.client_id,
+                        own_work,
+                    );
+                    if let RequestError::Forbidden(crate::error::Forbidden::MissingAction {
+                        action,
+                        ..
+                    }) = &error
+                    {
+                        self.metrics.role_refusal(action);
                     }
-                    _ => {
-                        request_line!(info, rid, method, trace, status, reason, latency_us, detail = %error)
+                    match &error {
+                        RequestError::UpstreamUnavailable(source) => {
+                            request_line!(warn, rid, method, trace, status, reason, latency_us, error = %source)
+                        }
+                        _ => {
+                            request_line!(info, rid, method, trace, status, reason, latency_us, detail = %error)
+                        }
                     }
+                    (error.into_response(), reason)
                 }
-                (error.into_response(), reason)
+            };
+            if self.audit.enabled() {
+                self.audit.record(AuditRecord {
+                    time: now_rfc3339(),
+                    request_id: rid.to_string(),
+                    provider: trace.provider,
+                    client_id: trace.client_id.to_string(),
+                    sub: trace.sub.take(),
+                    fhir_user: trace.fhir_user.take(),
+                    interaction: trace.interaction,
+                    resource_type: trace.resource_type,
+                    resource_id: trace.resource_id.take(),
+                    outcome,
+                    status: response.status().as_u16(),
+                    roles: trace.roles.take().map(|r| r.to_string()),
+                });
             }
-        };
-        if self.audit.enabled() {
-            self.audit.record(AuditRecord {
-                time: now_rfc3339(),
-                request_id: rid.to_string(),
-                provider: trace.provider,
-                client_id: trace.client_id.to_string(),
-                sub: trace.sub.take(),
-                fhir_user: trace.fhir_user.take(),
-                interaction: trace.interaction,
-                resource_type: trace.resource_type,
-                resource_id: trace.resource_id.take(),
-                outcome,
-                status: response.status().as_u16(),
-                roles: trace.roles.take().map(|r| r.to_string()),
-            });
+            if let Some(cors_settings) = &snapshot.config.cors {
+                cors::decorate(cors_settings, origin.as_ref(), response.headers_mut());
+            }
+            response.headers_mut().insert(REQUEST_ID, request_id);
+            response
         }
-        if let Some(cors_settings) = &snapshot.config.cors {
-            cors::decorate(cors_settings, origin.as_ref(), response.headers_mut());
-        }
-        response.headers_mut().insert(REQUEST_ID, request_id);
-        response
     }
 
-    async fn process(
-        &self,
+    /// Not an `async fn` (nor are the stages it awaits on the way to the upstream): an `async fn`'s future keeps
+    /// each argument twice, and the request is the largest of them.
+    #[allow(clippy::manual_async_fn)]
+    fn process<'a>(
+        &'a self,
         req: Request<Incoming>,
         client: SocketAddr,
-        snapshot: &Snapshot,
-        trace: &mut Trace,
-    ) -> Result<Response<ProxyBody>, RequestError> {
-        // Q19: a body on a read is never forwarded (some servers would act on it); a client that sends one is told.
-        if (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
-            && !hyper::body::Body::is_end_stream(req.body())
-        {
-            return Err(RequestError::InvalidRequest(
-                "a GET or HEAD request must not carry a body",
-            ));
-        }
-        // Classified once: for the log line and the audit record, and for the SMART decision.
-        let classified =
-            crate::fhir::request::classify(req.method(), req.uri().path(), req.uri().query());
-        if let Ok(r) = &classified {
-            trace.interaction = r.interaction.label();
-            trace.resource_type = r.resource_type.unwrap_or("-");
-            if self.audit.enabled() {
-                trace.resource_id = r.id.clone();
+        snapshot: &'a Snapshot,
+        trace: &'a mut Trace,
+    ) -> impl Future<Output = Result<Response<ProxyBody>, RequestError>> + 'a {
+        async move {
+            // Q19: a body on a read is never forwarded (some servers would act on it); a client that sends one is told.
+            if (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
+                && !hyper::body::Body::is_end_stream(req.body())
+            {
+                return Err(RequestError::InvalidRequest(
+                    "a GET or HEAD request must not carry a body",
+                ));
             }
-        }
-        // F1: capability statement and SMART configuration need no token.
-        if smart::is_public(req.method(), req.uri().path()) {
-            trace.decided = Some(Instant::now());
-            // Some servers honour a continuation on any path: without a token, none is forwarded.
-            let continuation = classified.as_ref().map_or(true, |r| {
-                r.query.named("_getpages").next().is_some() || r.query.named("ct").next().is_some()
-            });
-            if continuation && req.uri().query().is_some() {
-                return Err(crate::error::Forbidden::UnknownPage.into());
-            }
-            let launch = snapshot
-                .config
-                .smart_configuration
-                .as_ref()
-                .map(|settings| {
-                    let discovery = snapshot
-                        .keys
-                        .stores
-                        .iter()
-                        .find(|s| s.role == AuthorityRole::Smart(settings.provider))
-                        .and_then(|s| s.current())
-                        .and_then(|set| set.discovery.clone());
-                    (settings, discovery)
-                });
-            let head = req.method() == http::Method::HEAD;
-            return match (req.uri().path(), launch) {
-                // The proxy answers for the identity provider the file names: apps launch against the proxy.
-                ("/.well-known/smart-configuration", Some((settings, discovery))) => {
-                    let document = discovery
-                        .and_then(|d| crate::smart_launch::smart_configuration(&d, settings))
-                        .ok_or(RequestError::ProviderUnavailable)?;
-                    Ok(json_answer(&document, head))
+            // Classified once: for the log line and the audit record, and for the SMART decision.
+            let classified =
+                crate::fhir::request::classify(req.method(), req.uri().path(), req.uri().query());
+            if let Ok(r) = &classified {
+                trace.interaction = r.interaction.label();
+                trace.resource_type = r.resource_type.unwrap_or("-");
+                if self.audit.enabled() {
+                    trace.resource_id = r.id.clone();
                 }
-                ("/metadata", Some((settings, discovery))) => {
-                    let response = self
-                        .forward_timed(
+            }
+            // F1: capability statement and SMART configuration need no token.
+            if smart::is_public(req.method(), req.uri().path()) {
+                trace.decided = Some(Instant::now());
+                // Some servers honour a continuation on any path: without a token, none is forwarded.
+                let continuation = classified.as_ref().map_or(true, |r| {
+                    r.query.named("_getpages").next().is_some()
+                        || r.query.named("ct").next().is_some()
+                });
+                if continuation && req.uri().query().is_some() {
+                    return Err(crate::error::Forbidden::UnknownPage.into());
+                }
+                let launch = snapshot
+                    .config
+                    .smart_configuration
+                    .as_ref()
+                    .map(|settings| {
+                        let discovery = snapshot
+                            .keys
+                            .stores
+                            .iter()
+                            .find(|s| s.role == AuthorityRole::Smart(settings.provider))
+                            .and_then(|s| s.current())
+                            .and_then(|set| set.discovery.clone());
+                        (settings, discovery)
+                    });
+                let head = req.method() == http::Method::HEAD;
+                return match (req.uri().path(), launch) {
+                    // The proxy answers for the identity provider the file names: apps launch against the proxy.
+                    ("/.well-known/smart-configuration", Some((settings, discovery))) => {
+                        let document = discovery
+                            .and_then(|d| crate::smart_launch::smart_configuration(&d, settings))
+                            .ok_or(RequestError::ProviderUnavailable)?;
+                        Ok(json_answer(&document, head))
+                    }
+                    ("/metadata", Some((settings, discovery))) => {
+                        let response = self
+                            .forward_timed(
+                                req.map(Either::Left),
+                                None,
+                                smart::Decision::Forward,
+                                client,
+                            )
+                            .await?;
+                        let endpoints = discovery.and_then(|d| {
+                            crate::smart_launch::smart_configuration(&d, settings).map(|c| {
+                                (
+                                    c["authorization_endpoint"]
+                                        .as_str()
+                                        .unwrap_or("")
+                                        .to_string(),
+                                    c["token_endpoint"].as_str().unwrap_or("").to_string(),
+                                )
+                            })
+                        });
+                        match endpoints {
+                            Some((authorize, token)) if !head => {
+                                with_security(response, &authorize, &token).await
+                            }
+                            _ => Ok(response),
+                        }
+                    }
+                    _ => {
+                        self.forward_timed(
                             req.map(Either::Left),
                             None,
                             smart::Decision::Forward,
                             client,
                         )
-                        .await?;
-                    let endpoints = discovery.and_then(|d| {
-                        crate::smart_launch::smart_configuration(&d, settings).map(|c| {
-                            (
-                                c["authorization_endpoint"]
-                                    .as_str()
-                                    .unwrap_or("")
-                                    .to_string(),
-                                c["token_endpoint"].as_str().unwrap_or("").to_string(),
-                            )
-                        })
-                    });
-                    match endpoints {
-                        Some((authorize, token)) if !head => {
-                            with_security(response, &authorize, &token).await
-                        }
-                        _ => Ok(response),
+                        .await
                     }
-                }
-                _ => {
-                    self.forward_timed(
-                        req.map(Either::Left),
-                        None,
-                        smart::Decision::Forward,
-                        client,
-                    )
-                    .await
+                };
+            }
+            let result = self.authorize(&req, &classified, snapshot, trace).await;
+            let (verified, decision, bundle) = match result {
+                Ok(ok) => ok,
+                Err(e) => {
+                    trace.decided = Some(Instant::now());
+                    return Err(e);
                 }
             };
+            let req = match (bundle, verified.role_grant()) {
+                // Q10: a batch or transaction by role: every entry's action, from the Bundle read whole (bounded).
+                (true, Some(grant)) => {
+                    let (parts, body) = req.into_parts();
+                    let bytes = read_bounded(body, crate::roles::MAX_BUNDLE_BYTES).await?;
+                    let needed = crate::roles::needed_for_bundle(&bytes)?;
+                    crate::roles::check(grant, needed, "batch")?;
+                    Request::from_parts(parts, Either::Right(http_body_util::Full::new(bytes)))
+                }
+                _ => req.map(Either::Left),
+            };
+            trace.decided = Some(Instant::now());
+            let public = PublicBase::of(snapshot, &req, self.tls);
+            let head = req.method() == http::Method::HEAD;
+            let bundle_answer = classified
+                .as_ref()
+                .is_ok_and(|r| returns_bundle(&r.interaction));
+            let response = self
+                .forward_timed(req, Some(&verified), decision, client)
+                .await?;
+            // Links under the upstream's base are presented under the proxy's; continuation tokens in them are bound
+            // to this token (SMART tokens: theirs is the only kind whose continuations are checked).
+            let answer = Presented {
+                upstream: self.upstream.base().as_str().trim_end_matches('/'),
+                public,
+                bundle: bundle_answer && !head,
+                who: verified.smart().then_some(&*verified),
+                pages: &self.pages,
+            };
+            answer.present(response).await
         }
-        let result = self.authorize(&req, &classified, snapshot, trace).await;
-        let (verified, decision, bundle) = match result {
-            Ok(ok) => ok,
-            Err(e) => {
-                trace.decided = Some(Instant::now());
-                return Err(e);
-            }
-        };
-        let req = match (bundle, verified.role_grant()) {
-            // Q10: a batch or transaction by role: every entry's action, from the Bundle read whole (bounded).
-            (true, Some(grant)) => {
-                let (parts, body) = req.into_parts();
-                let bytes = read_bounded(body, crate::roles::MAX_BUNDLE_BYTES).await?;
-                let needed = crate::roles::needed_for_bundle(&bytes)?;
-                crate::roles::check(grant, needed, "batch")?;
-                Request::from_parts(parts, Either::Right(http_body_util::Full::new(bytes)))
-            }
-            _ => req.map(Either::Left),
-        };
-        trace.decided = Some(Instant::now());
-        let public = PublicBase::of(snapshot, &req, self.tls);
-        let head = req.method() == http::Method::HEAD;
-        let bundle_answer = classified
-            .as_ref()
-            .is_ok_and(|r| returns_bundle(&r.interaction));
-        let response = self
-            .forward_timed(req, Some(&verified), decision, client)
-            .await?;
-        // Links under the upstream's base are presented under the proxy's; continuation tokens in them are bound
-        // to this token (SMART tokens: theirs is the only kind whose continuations are checked).
-        let answer = Presented {
-            upstream: self.upstream.base().as_str().trim_end_matches('/'),
-            public,
-            bundle: bundle_answer && !head,
-            who: verified.smart().then_some(&*verified),
-            pages: &self.pages,
-        };
-        answer.present(response).await
     }
 
     /// H1, then rules B–G, then SMART: the verified token and what to send upstream. Who the token belongs to is
@@ -462,24 +478,28 @@ impl Proxy {
         };
     }
 
-    async fn forward_timed(
-        &self,
+    // An `async fn` would hold its arguments twice (see `Proxy::process`).
+    #[allow(clippy::manual_async_fn)]
+    fn forward_timed<'a>(
+        &'a self,
         req: Request<RequestBody>,
-        identity: Option<&VerifiedToken>,
+        identity: Option<&'a VerifiedToken>,
         decision: smart::Decision,
         client: SocketAddr,
-    ) -> Result<Response<ProxyBody>, RequestError> {
-        let started = Instant::now();
-        let result = match identity {
-            Some(token) => {
-                self.upstream
-                    .forward_decided(req, token, decision, client, self.tls)
-                    .await
-            }
-            None => self.upstream.forward(req, None, client, self.tls).await,
-        };
-        self.metrics.upstream(started.elapsed());
-        result
+    ) -> impl Future<Output = Result<Response<ProxyBody>, RequestError>> + 'a {
+        async move {
+            let started = Instant::now();
+            let result = match identity {
+                Some(token) => {
+                    self.upstream
+                        .forward_decided(req, token, decision, client, self.tls)
+                        .await
+                }
+                None => self.upstream.forward(req, None, client, self.tls).await,
+            };
+            self.metrics.upstream(started.elapsed());
+            result
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! more on a new connection; a request that may have reached the upstream is never resent.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
@@ -136,33 +137,39 @@ impl UpstreamPool {
 
     /// Send `req` (its URI is origin-form: path and query) and return the response head; the body streams from
     /// the connection and returns it to the pool when it ends.
-    pub async fn send(
+    ///
+    /// Not an `async fn`: its future holds the request once (an `async fn` keeps the argument and its `mut`
+    /// rebinding side by side, and the request is the largest thing it holds).
+    #[allow(clippy::manual_async_fn)]
+    pub fn send(
         &self,
         mut req: Request<RequestBody>,
-    ) -> Result<Response<PooledBody>, PoolError> {
-        let mut checked = self.checkout().await?;
-        loop {
-            let result = match &mut checked {
-                Checked::H2(sender) => {
-                    *req.uri_mut() = self.absolute(req.uri());
-                    sender.try_send_request(req).await
-                }
-                Checked::H1 { sender, .. } => {
-                    req.headers_mut().insert(HOST, self.host.clone());
-                    sender.try_send_request(req).await
-                }
-            };
-            match result {
-                Ok(response) => return Ok(self.attach(response, checked)),
-                Err(mut e) => {
-                    let reused = matches!(checked, Checked::H1 { reused: true, .. });
-                    match e.take_message() {
-                        // Never written: the pooled connection had closed. Once more, on a fresh connection.
-                        Some(unsent) if reused => {
-                            req = unsent;
-                            checked = Box::pin(self.connect()).await?;
+    ) -> impl Future<Output = Result<Response<PooledBody>, PoolError>> + '_ {
+        async move {
+            let mut checked = self.checkout().await?;
+            loop {
+                let result = match &mut checked {
+                    Checked::H2(sender) => {
+                        *req.uri_mut() = self.absolute(req.uri());
+                        sender.try_send_request(req).await
+                    }
+                    Checked::H1 { sender, .. } => {
+                        req.headers_mut().insert(HOST, self.host.clone());
+                        sender.try_send_request(req).await
+                    }
+                };
+                match result {
+                    Ok(response) => return Ok(self.attach(response, checked)),
+                    Err(mut e) => {
+                        let reused = matches!(checked, Checked::H1 { reused: true, .. });
+                        match e.take_message() {
+                            // Never written: the pooled connection had closed. Once more, on a fresh connection.
+                            Some(unsent) if reused => {
+                                req = unsent;
+                                checked = Box::pin(self.connect()).await?;
+                            }
+                            _ => return Err(PoolError::Http(e.into_error())),
                         }
-                        _ => return Err(PoolError::Http(e.into_error())),
                     }
                 }
             }
