@@ -131,9 +131,13 @@ fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(writer);
+        .with_writer(writer.clone());
     match format {
-        LogFormat::Json => builder.event_format(JsonLines).init(),
+        LogFormat::Json => {
+            // The request lines go into the same queue as every other event, without tracing's formatter.
+            fhir_jwt_proxy::log_format::send_request_lines_to(writer.clone());
+            builder.event_format(JsonLines).init()
+        }
         LogFormat::Pretty => builder.init(),
     }
     guard
