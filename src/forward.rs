@@ -25,8 +25,9 @@ use crate::smart::{Answer, Decision, Owner, SingleResource};
 use crate::token::VerifiedToken;
 use crate::upstream_pool::{PoolSettings, RequestBody, UpstreamPool};
 
-/// RFC 9110 §7.6.1 connection-specific headers, never forwarded in either direction.
-const HOP_BY_HOP: [HeaderName; 8] = [
+/// RFC 9110 §7.6.1 connection-specific headers, never forwarded in either direction. A `static`, as are the lists
+/// in `crate::headers`: a `const` array of header names is built and dropped again at every use.
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),

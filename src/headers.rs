@@ -6,7 +6,7 @@ use http::HeaderName;
 
 /// The headers through which the proxy tells the upstream who is calling. A client's own copies are removed
 /// from every request before anything else happens, so the upstream can trust them.
-pub const IDENTITY_HEADERS: [HeaderName; 5] = [
+pub static IDENTITY_HEADERS: [HeaderName; 5] = [
     HeaderName::from_static("x-fhir-user"),
     HeaderName::from_static("x-auth-subject"),
     HeaderName::from_static("x-auth-client-id"),
@@ -17,7 +17,7 @@ pub const IDENTITY_HEADERS: [HeaderName; 5] = [
 /// Q19: headers that can re-route a request or change its method on servers and frameworks that honour them.
 /// Also the forwarding headers a server may build its base URL or the client's address from, besides the
 /// `X-Forwarded-For`/`-Proto`/`-Host` the proxy sets itself.
-pub const REROUTING_HEADERS: [HeaderName; 9] = [
+pub static REROUTING_HEADERS: [HeaderName; 9] = [
     HeaderName::from_static("x-http-method-override"),
     HeaderName::from_static("x-http-method"),
     HeaderName::from_static("x-method-override"),
