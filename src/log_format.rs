@@ -133,6 +133,69 @@ pub struct RequestLine<'a> {
     pub extra: Option<(&'static str, &'a dyn fmt::Display)>,
 }
 
+impl RequestLine<'_> {
+    /// The extra field's text when it has this name.
+    pub fn extra_named(&self, name: &str) -> Option<&dyn fmt::Display> {
+        self.extra
+            .filter(|(n, _)| *n == name)
+            .map(|(_, value)| value)
+    }
+}
+
+/// The `tracing::Level` of a request line's level name (`info`, `warn`).
+macro_rules! request_level {
+    (info) => {
+        tracing::Level::INFO
+    };
+    (warn) => {
+        tracing::Level::WARN
+    };
+}
+pub(crate) use request_level;
+
+/// A [`RequestLine`] as a tracing event, its fields under the same names: the path when
+/// [`write_request_line`] is not set up (pretty logs, tests' own subscribers).
+macro_rules! trace_request_line {
+    ($level:ident, $line:expr) => {{
+        let line: &$crate::log_format::RequestLine<'_> = $line;
+        tracing::$level!(
+            request_id = line.request_id,
+            method = line.method,
+            interaction = line.interaction,
+            resource_type = line.resource_type,
+            status = line.status,
+            outcome = line.outcome,
+            provider = line.provider,
+            client_id = line.client_id,
+            roles = line.roles,
+            trace_id = line.trace_id,
+            latency_us = line.latency_us,
+            error = line.extra_named("error").map(tracing::field::display),
+            detail = line.extra_named("detail").map(tracing::field::display),
+            "request"
+        )
+    }};
+}
+pub(crate) use trace_request_line;
+
+/// Send a [`RequestLine`] at `level` (`info`, `warn`) if tracing's filter (`RUST_LOG`) lets that level through
+/// where the macro is used: straight into the log queue when [`send_request_lines_to`] was called, else as a
+/// tracing event.
+macro_rules! emit_request_line {
+    ($level:ident, $line:expr) => {{
+        let line: &$crate::log_format::RequestLine<'_> = $line;
+        if tracing::enabled!($crate::log_format::request_level!($level))
+            && !$crate::log_format::write_request_line(
+                $crate::log_format::request_level!($level),
+                line,
+            )
+        {
+            $crate::log_format::trace_request_line!($level, line)
+        }
+    }};
+}
+pub(crate) use emit_request_line;
+
 /// Where JSON request lines go when they bypass tracing: the log writer's queue, set once by the binary.
 static DIRECT: std::sync::OnceLock<tracing_appender::non_blocking::NonBlocking> =
     std::sync::OnceLock::new();
@@ -455,21 +518,7 @@ mod tests {
             .with_writer(move || sink.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            tracing::warn!(
-                request_id = line.request_id,
-                method = line.method,
-                interaction = line.interaction,
-                resource_type = line.resource_type,
-                status = line.status,
-                outcome = line.outcome,
-                provider = line.provider,
-                client_id = line.client_id,
-                roles = line.roles,
-                trace_id = line.trace_id,
-                latency_us = line.latency_us,
-                error = %error,
-                "request"
-            );
+            trace_request_line!(warn, &line);
         });
         let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
         let traced: serde_json::Value = serde_json::from_str(text.trim_end()).expect("JSON");

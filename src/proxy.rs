@@ -46,54 +46,26 @@ use crate::request_id::request_id;
 pub use crate::request_id::REQUEST_ID;
 
 /// The one log line of a request, at `level`: its fields are listed here once, whatever the outcome (bounded values
-/// only: never the token, the query, a body or a path id). With JSON logs it is written straight into the log
-/// writer's queue ([`crate::log_format::write_request_line`]); otherwise, or when that is not set up, it is a tracing
-/// event with the same fields. Either way tracing's filter (`RUST_LOG`) decides whether it is written.
+/// only: never the token, the query, a body or a path id). Sent by [`crate::log_format::emit_request_line`].
 macro_rules! request_line {
-    ($level:ident, $rid:expr, $method:expr, $trace:expr, $status:expr, $outcome:expr, $latency_us:expr $(, $extra:ident = %$value:expr)?) => {{
-        let line = crate::log_format::RequestLine {
-            request_id: $rid,
-            method: $method.as_str(),
-            interaction: $trace.interaction,
-            resource_type: $trace.resource_type,
-            status: $status,
-            outcome: $outcome,
-            provider: $trace.provider,
-            client_id: &$trace.client_id,
-            roles: $trace.roles.as_deref().unwrap_or("-"),
-            trace_id: $trace.trace_id.as_str(),
-            latency_us: $latency_us,
-            extra: None $(.or(Some((stringify!($extra), &$value as &dyn std::fmt::Display))))?,
-        };
-        if tracing::enabled!(request_level!($level))
-            && !crate::log_format::write_request_line(request_level!($level), &line)
-        {
-            tracing::$level!(
-                request_id = line.request_id,
-                method = line.method,
-                interaction = line.interaction,
-                resource_type = line.resource_type,
-                status = line.status,
-                outcome = line.outcome,
-                provider = line.provider,
-                client_id = line.client_id,
-                roles = line.roles,
-                trace_id = line.trace_id,
-                latency_us = line.latency_us,
-                $($extra = %$value,)?
-                "request"
-            )
-        }
-    }};
-}
-
-/// The `tracing::Level` of a `request_line!` level name.
-macro_rules! request_level {
-    (info) => {
-        tracing::Level::INFO
-    };
-    (warn) => {
-        tracing::Level::WARN
+    ($level:ident, $rid:expr, $method:expr, $trace:expr, $status:expr, $outcome:expr, $latency_us:expr $(, $extra:ident = %$value:expr)?) => {
+        crate::log_format::emit_request_line!(
+            $level,
+            &crate::log_format::RequestLine {
+                request_id: $rid,
+                method: $method.as_str(),
+                interaction: $trace.interaction,
+                resource_type: $trace.resource_type,
+                status: $status,
+                outcome: $outcome,
+                provider: $trace.provider,
+                client_id: &$trace.client_id,
+                roles: $trace.roles.as_deref().unwrap_or("-"),
+                trace_id: $trace.trace_id.as_str(),
+                latency_us: $latency_us,
+                extra: None $(.or(Some((stringify!($extra), &$value as &dyn std::fmt::Display))))?,
+            }
+        )
     };
 }
 
